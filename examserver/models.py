@@ -1,0 +1,6 @@
+"""Every model module of every package, imported once so the metadata is complete."""
+from itembank.core import audit, people, reference  # noqa: F401
+from itembank.core.db import Base
+from itembank import standards  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,86 @@
+"""Socket.IO namespaces, one per audience, with deny-by-default event dispatch.
+
+A namespace authenticates in ``on_connect(auth)`` with the same bearer token as the API
+(or the page's session cookie) and refuses with ``ConnectionRefusedError``. Every
+``on_<event>`` handler carries an access declaration from :mod:`examserver.access`;
+:class:`GuardedNamespace` refuses undeclared events and events the caller's role may not send.
+"""
+from __future__ import annotations
+
+from flask import current_app, request, session
+from flask_socketio import Namespace, join_room
+
+from .. import __version__
+from ..access import Principal, access_of, principal_for, principal_from_token, roles, signed_in
+from ..extensions import socketio
+
+
+class GuardedNamespace(Namespace):
+    """Stores the caller's principal per connection and checks each event's declaration."""
+
+    principals: dict[str, Principal | None]
+
+    def __init__(self, namespace: str):
+        super().__init__(namespace)
+        self.principals = {}
+
+    def authenticate(self, auth) -> Principal | None:
+        db = current_app.extensions["skillcert.db"]
+        with db.read_scope() as s:
+            token = (auth or {}).get("token") if isinstance(auth, dict) else None
+            if token:
+                return principal_from_token(s, token)
+            if "account_id" in session:
+                return principal_for(s, session["account_id"], session.get("grant_id", -1),
+                                     session.get("token_version", -1))
+        return None
+
+    def trigger_event(self, event, *args):
+        handler = getattr(self, "on_" + event, None)
+        if event in ("connect", "disconnect"):
+            return super().trigger_event(event, *args)
+        access = access_of(handler) if handler else None
+        principal = self.principals.get(request.sid)
+        if access is None or not access.allows(principal):
+            return {"error": {"code": "forbidden", "message": f"event {event!r} not allowed"}}
+        return super().trigger_event(event, *args)
+
+    def on_connect(self, auth=None):
+        principal = self.authenticate(auth)
+        if principal is None or not self.connect_allowed(principal):
+            raise ConnectionRefusedError("unauthorized")
+        self.principals[request.sid] = principal
+        join_room(f"account:{principal.account_id}")
+        if principal.agency_id:
+            join_room(f"agency:{principal.agency_id}:{principal.role}")
+
+    def on_disconnect(self, reason=None):
+        self.principals.pop(request.sid, None)
+
+    def connect_allowed(self, principal: Principal) -> bool:
+        return True
+
+
+class StaffNamespace(GuardedNamespace):
+    """``/staff``: live notices for staff (task progress, checkpoints); ping for presence."""
+
+    def connect_allowed(self, principal: Principal) -> bool:
+        return principal.role != "candidate"
+
+    @signed_in()
+    def on_ping(self, data=None):
+        p = self.principals[request.sid]
+        return {"pong": True, "role": p.role, "version": __version__}
+
+    @roles("admin", "center_auditor")
+    def on_audit_head(self, data=None):
+        from itembank.core.audit import AuditRecord
+        from sqlalchemy import select
+        with current_app.extensions["skillcert.db"].read_scope() as s:
+            row = s.execute(select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)).first()
+        return {"seq": row[0] if row else 0, "hash": row[1] if row else None}
+
+
+NAMESPACES = [StaffNamespace("/staff")]
+for ns in NAMESPACES:
+    socketio.on_namespace(ns)

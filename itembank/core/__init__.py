@@ -1,0 +1,1 @@
+"""Shared foundation: configuration, database, audit trail, reference data, people."""
