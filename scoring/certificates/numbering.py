@@ -620,26 +620,28 @@ def decode_henan(code: str, *, allow_placeholders: bool = False, as_of: dt.date 
 
 # --- special ability ----------------------------------------------------------------------------
 
-def parse_special_agency_code(code: str | int, *, allow_placeholders: bool = False,
-                              _offset: int = 0, _full: str | None = None) -> SpecialAgencyCode:
+def parse_special_agency_code(code: str | int, *, allow_placeholders: bool = False) -> SpecialAgencyCode:
     """Validate an 8-digit special-ability assessment-agency code (豫人社办函〔2020〕41号 §二(四)).
 
-    With ``allow_placeholders`` the last three may be ``xxx`` (the seed's ``16015xxx``).
+    Positions in errors count within the 8 digits. With ``allow_placeholders`` the last three may
+    be ``xxx`` (the seed's ``16015xxx``).
     """
-    off = _offset
     c = _normalise(code) if isinstance(code, str) else f"{code:08d}"
-    label = _L_SP_AGENCY
-    p = (off + 1, off + 8)
+    return _special_agency(c, 0, None, allow_placeholders)
+
+
+def _special_agency(c: str, off: int, full: str | None, allow_placeholders: bool) -> SpecialAgencyCode:
+    """Check agency code ``c`` found at offset ``off`` of the full code ``full`` (for error positions)."""
     if len(c) != 8:
-        raise _err("agency_code", p, label, f"应为8位阿拉伯数字，实际为{len(c)}位",
-                   f"must have 8 digits; got {len(c)}", _full)
-    _digits(c[:4], (off + 1, off + 4), ("地区编码", "region code"), _full, "agency_code")
+        raise _err("agency_code", (off + 1, off + 8), _L_SP_AGENCY, f"应为8位阿拉伯数字，实际为{len(c)}位",
+                   f"must have 8 digits; got {len(c)}", full)
+    _digits(c[:4], (off + 1, off + 4), ("地区编码", "region code"), full, "agency_code")
     if c[4] != SPECIAL_ABILITY_DIGIT:
         raise _err("agency_code", (off + 5, off + 5), ("考核机构代码第5位", "5th digit of the agency code"),
                    f"固定为5（代表专项职业能力），实际为“{c[4]}”",
-                   f"is always 5 (marks special vocational ability); got {c[4]!r}", _full)
+                   f"is always 5 (marks special vocational ability); got {c[4]!r}", full)
     tail = c[5:].upper() if allow_placeholders else c[5:]
-    _digits(tail, (off + 6, off + 8), ("考核机构流水码", "agency serial"), _full, "agency_code",
+    _digits(tail, (off + 6, off + 8), ("考核机构流水码", "agency serial"), full, "agency_code",
             allow_placeholders)
     return SpecialAgencyCode(c[:5] + tail, c[:4], tail, placeholder=tail == "XXX")
 
@@ -650,7 +652,8 @@ def encode_special(issue_year: int | dt.date, agency_code: str | int, serial: st
     >>> encode_special(2020, "16015001", 1)
     '201601500100001'
     """
-    sp = format_serial(serial, 5) if isinstance(serial, int) else _as_digits(serial, 5, (11, 15), _L_SP_SERIAL, "serial")
+    sp = (format_serial(serial, 5) if isinstance(serial, int)
+          else _as_digits(serial, 5, (11, 15), _L_SP_SERIAL, "serial"))
     ac = _as_digits(agency_code, 8, (3, 10), _L_SP_AGENCY, "agency_code")
     return decode_special(_year_code(issue_year) + ac + sp).code
 
@@ -663,7 +666,7 @@ def decode_special(code: str, *, as_of: dt.date | None = None) -> SpecialAbility
             "length", f"专项职业能力证书编码应为15位阿拉伯数字，实际为{len(c)}位",
             f"a special-ability certificate number has 15 digits; got {len(c)}", None, c)
     year = _check_year(c[:2], (1, 2), _L_SP_YEAR, SPECIAL_FIRST_YEAR, "豫人社办函〔2020〕41号", as_of, c)
-    agency = parse_special_agency_code(c[2:10], _offset=2, _full=c)
+    agency = _special_agency(c[2:10], 2, c, False)
     _check_serial(c[10:15], (11, 15), _L_SP_SERIAL, c)
     return SpecialAbilityNumber(c, year, agency, c[10:15])
 
