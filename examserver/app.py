@@ -74,7 +74,10 @@ def build_app(overrides: dict, env: dict[str, str] | None) -> Flask:
         with db.read_scope() as s:
             g.principal = access.load_principal(s)
         access.enforce()
-        if request.method not in ("GET", "HEAD", "OPTIONS") and not g.get("auth_by_token"):
+        # CSRF guards ambient (cookie) authority: every page form, and API calls riding the session cookie.
+        # Bearer-token calls and the anonymous token exchange carry no ambient authority.
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not g.get("auth_by_token") and (
+                not request.path.startswith("/api/") or g.principal is not None):
             csrf.protect()
 
     @app.context_processor

@@ -14,8 +14,20 @@ import pytest
 
 from itembank.core.audit import SYSTEM
 
-TEST_PG = os.environ.get("SKILLCERT_TEST_DATABASE_URL")
-TEST_REDIS = os.environ.get("SKILLCERT_TEST_REDIS_URL")
+SCALED_PASS = os.environ.get("SKILLCERT_TEST_PROFILE") == "scaled"
+TEST_PG = os.environ.get("SKILLCERT_TEST_DATABASE_URL") if SCALED_PASS else None
+TEST_REDIS = os.environ.get("SKILLCERT_TEST_REDIS_URL") if SCALED_PASS else None
+DB_FIXTURES = {"app", "db", "client", "demo", "env"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that touch the database are ``db`` tests: the scaled pass runs them again on PostgreSQL."""
+    for item in items:
+        if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+        if item.get_closest_marker("scaled") and not SCALED_PASS:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL + Redis + a Celery worker: runs in the "
+                                                    "scaled pass (SKILLCERT_TEST_PROFILE=scaled, see .ci/run)"))
 
 
 def _fresh_pg_database() -> tuple[str, callable]:

@@ -8,7 +8,6 @@ from itembank.core import directory
 
 from ..access import issue_token, public, signed_in
 from ..db import db_write
-from ..extensions import limiter
 from . import ApiError, endpoint
 
 
@@ -33,7 +32,8 @@ class Me(BaseModel):
     agency_id: int | None
 
 
-@endpoint("/auth/token", "POST", summary="Sign in and get a bearer token", body=TokenIn, response=TokenOut)
+@endpoint("/auth/token", "POST", summary="Sign in and get a bearer token", body=TokenIn, response=TokenOut,
+          rate_limit=lambda: current_app.config["LOGIN_RATE_LIMIT"])
 @public("signing in is how a caller stops being anonymous")
 def create_token(body: TokenIn):
     with db_write() as s:
@@ -52,8 +52,6 @@ def create_token(body: TokenIn):
     from ..access import TOKEN_MAX_AGE
     return TokenOut(token=token, role=grant.role, agency_id=grant.agency_id, expires_in=TOKEN_MAX_AGE)
 
-
-limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])(create_token)
 
 
 @endpoint("/auth/me", summary="Who the caller is, in which role", response=Me)

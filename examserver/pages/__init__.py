@@ -45,6 +45,7 @@ def healthz():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 @public("the sign-in page must be reachable before signing in")
 def login():
     error = None
@@ -73,9 +74,6 @@ def login():
             nxt = request.args.get("next", "")
             return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for("pages.home"))
     return render_template("login.html", error=error), 401 if error else 200
-
-
-limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])(login)
 
 
 @bp.post("/logout")

@@ -36,14 +36,18 @@ class GuardedNamespace(Namespace):
         return None
 
     def trigger_event(self, event, *args):
-        handler = getattr(self, "on_" + event, None)
         if event in ("connect", "disconnect"):
             return super().trigger_event(event, *args)
-        access = access_of(handler) if handler else None
-        principal = self.principals.get(request.sid)
-        if access is None or not access.allows(principal):
-            return {"error": {"code": "forbidden", "message": f"event {event!r} not allowed"}}
-        return super().trigger_event(event, *args)
+        handler = getattr(self, "on_" + (event or ""), None)
+        access = access_of(handler) if handler is not None else None
+
+        def guarded(*a):
+            # runs inside Flask-SocketIO's request context, where request.sid is known
+            if access is None or not access.allows(self.principals.get(request.sid)):
+                return {"error": {"code": "forbidden", "message": f"event {event!r} not allowed"}}
+            return handler(*a)
+
+        return self.socketio._handle_event(guarded, event, self.namespace, *args)
 
     def on_connect(self, auth=None):
         principal = self.authenticate(auth)

@@ -1,0 +1,90 @@
+"""The scaled profile: PostgreSQL, Redis as broker and message queue, and a real Celery worker process."""
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import select
+
+from itembank.core.audit import AuditCheckpoint
+
+from ..conftest import TEST_PG, TEST_REDIS, _fresh_pg_database  # noqa: TID252
+
+pytestmark = pytest.mark.scaled
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    """One scaled deployment for the module: its database, data directory, app and a worker process."""
+    url, drop = _fresh_pg_database()
+    env = {**os.environ, "SKILLCERT_DATA_DIR": str(tmp_path_factory.mktemp("scaled")),
+           "SKILLCERT_DATABASE_URL": url, "SKILLCERT_REDIS_URL": TEST_REDIS}
+    from examserver import create_app
+    from examserver.demo import load_demo
+    from examserver.migrate import upgrade
+    upgrade(url)
+    app = create_app({"TESTING": True}, env=env)
+    with app.extensions["skillcert.db"].write_scope() as s:
+        load_demo(s, candidates=5)
+    log = open(pathlib.Path(env["SKILLCERT_DATA_DIR"]) / "worker.log", "w")
+    worker = subprocess.Popen([sys.executable, "-m", "examserver.cli", "worker", "--pool=threads",
+                               "--concurrency=2", "-n", f"test-{os.getpid()}@%h"],
+                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    celery = app.extensions["celery"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not celery.control.ping(timeout=1):
+        assert worker.poll() is None, (pathlib.Path(log.name).read_text())[-3000:]
+    assert celery.control.ping(timeout=1), "worker did not come up"
+    yield app
+    worker.terminate()
+    worker.wait(20)
+    log.close()
+    app.extensions["skillcert.db"].dispose()
+    drop()
+
+
+def test_profile_is_scaled_and_health_reports_redis(deployment):
+    assert TEST_PG and TEST_REDIS
+    settings = deployment.config["SKILLCERT_SETTINGS"]
+    assert settings.profile == "scaled"
+    body = deployment.test_client().get("/healthz").get_json()
+    assert body["db"] is True and body["redis"] is True and body["profile"] == "scaled"
+
+
+def test_a_real_worker_signs_a_checkpoint_through_the_redis_broker(deployment):
+    from examserver.tasks.audit import checkpoint
+    from itembank.core import audit
+    from itembank.core.audit import SYSTEM
+    db = deployment.extensions["skillcert.db"]
+    with db.write_scope() as s:
+        audit.record(s, SYSTEM, "test.touch", "thing", 1, {"why": "move the head past the demo checkpoint"})
+    result = checkpoint.delay()
+    assert not deployment.extensions["celery"].conf.task_always_eager
+    out = result.get(timeout=30)
+    with db.read_scope() as s:
+        head = s.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1))
+        rep = audit.verify(s, deployment.extensions["skillcert.signer"].public_key)
+    assert out["seq"] == head.seq and rep.ok and head.seq == rep.head_seq
+    again = checkpoint.delay().get(timeout=30)  # safe to run twice: same head, no second checkpoint
+    assert again["seq"] == out["seq"]
+    with db.read_scope() as s:
+        assert len(s.scalars(select(AuditCheckpoint).where(AuditCheckpoint.seq == out["seq"])).all()) == 1
+
+
+def test_login_rate_limit_is_shared_through_redis(deployment):
+    from examserver import create_app
+    env = {"SKILLCERT_DATA_DIR": deployment.config["SKILLCERT_SETTINGS"].data_dir.as_posix(),
+           "SKILLCERT_DATABASE_URL": deployment.config["SKILLCERT_SETTINGS"].database_url,
+           "SKILLCERT_REDIS_URL": TEST_REDIS, "SKILLCERT_LOGIN_RATE_LIMIT": "4 per minute"}
+    a, b = create_app({"TESTING": True}, env=env), create_app({"TESTING": True}, env=env)
+    import redis
+    redis.Redis.from_url(TEST_REDIS).flushdb()
+    ca, cb = a.test_client(), b.test_client()
+    body = {"username": "admin", "password": "wrong-password"}
+    codes = [c.post("/api/v1/auth/token", json=body).status_code for c in (ca, cb, ca, cb, ca, cb)]
+    assert codes == [401, 401, 401, 401, 429, 429]  # two server processes, one shared budget
