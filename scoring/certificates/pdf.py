@@ -193,6 +193,13 @@ def _qr(cv: Canvas, x: float, y: float, size: float, data: str) -> None:
     cv.restoreState()
 
 
+def qr_box() -> tuple[float, float, float]:
+    """(x, y, size) in points of the QR code square, origin bottom left (quiet zone included)."""
+    bx, by = (PAGE_W - BORDER_W) / 2, (PAGE_H - BORDER_H) / 2
+    right_x1 = bx + BORDER_W - 14 * mm
+    return right_x1 - 14 * mm - QR_SIZE, by + BORDER_H - 14 * mm - QR_SIZE, QR_SIZE
+
+
 def _photo_reader(photo: bytes) -> ImageReader:
     if not (photo.startswith(b"\xff\xd8\xff") or photo.startswith(b"\x89PNG\r\n\x1a\n")):
         raise ValueError("photo must be JPEG or PNG bytes")
@@ -317,7 +324,7 @@ def render_certificate_pdf(data: CertificateData, *, verify_url: str, photo: byt
     cv.setStrokeColor(FAINT)
     cv.setLineWidth(0.8)
     cv.rect(photo_x, photo_y, PHOTO_W, PHOTO_H, stroke=1, fill=0)
-    qr_x, qr_y = right_x1 - 14 * mm - QR_SIZE, top - 14 * mm - QR_SIZE
+    qr_x, qr_y, _ = qr_box()
     _qr(cv, qr_x, qr_y, QR_SIZE, verify_url)
     cv.setFillColor(FAINT)
     _draw(cv, qr_x + QR_SIZE / 2, qr_y - 4 * mm, f"{VERIFY_ZH} {VERIFY_EN}", 8, align="center")

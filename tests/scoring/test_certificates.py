@@ -662,3 +662,24 @@ def test_docstring_examples():
     for module in (numbering, verification):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+def test_pdf_qr_code_encodes_the_verification_url(tmp_path):
+    # no QR decoder is installed, so rasterise the page and compare the modules with segno's matrix
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) not installed")
+    import segno
+    from PIL import Image
+    url = verification_url("https://c.example.org/verify", "Y000041010001244000037")
+    path = tmp_path / "q.pdf"
+    path.write_bytes(cert_pdf.render_certificate_pdf(make_data(photo=None), verify_url=url))
+    subprocess.run(["pdftoppm", "-r", "400", "-gray", "-png", str(path), str(tmp_path / "q")], check=True)
+    page = Image.open(next(tmp_path.glob("q*.png"))).convert("L")
+    scale = page.width / cert_pdf.PAGE_W
+    x, y, size = cert_pdf.qr_box()
+    expected = [list(row) for row in segno.make(url, error="m", micro=False).matrix_iter(scale=1, border=2)]
+    n, cell = len(expected), size / len(expected)
+    seen = [[page.getpixel((int((x + (c + 0.5) * cell) * scale),
+                            int((cert_pdf.PAGE_H - (y + size - (r + 0.5) * cell)) * scale))) < 128
+             for c in range(n)] for r in range(n)]
+    assert seen == [[bool(v) for v in row] for row in expected]
