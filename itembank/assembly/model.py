@@ -342,7 +342,9 @@ class AssemblyResult:
 
     ``breaches`` is the verdict of the independent checker on ``forms``; ``objective``
     is the largest deviation of any form from its targets in tolerance units
-    (<= 1 means every form is within tolerance).
+    (<= 1 means every form is within tolerance); ``mip_gap`` (relative) and ``abs_gap``
+    (tolerance units) are the largest gaps of any form's solve. The relative gap is often
+    1.0 because the best bound of a deviation is usually 0; the absolute gap is the useful one.
     """
 
     status: Status
@@ -353,6 +355,7 @@ class AssemblyResult:
     diagnoses: tuple[Diagnosis, ...] = ()
     objective: float | None = None
     mip_gap: float | None = None
+    abs_gap: float | None = None
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
 
