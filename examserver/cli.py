@@ -95,7 +95,7 @@ def worker(ctx: click.Context) -> None:
     if not s.redis_url:
         raise click.ClickException("SKILLCERT_REDIS_URL is not set: the embedded profile runs tasks in-process")
     from examserver.tasks.worker import celery
-    celery.worker_main(["worker", "-B", "--loglevel=INFO", *ctx.args])
+    celery.worker_main(["worker", "-B", "-s", str(s.data_dir / "celerybeat-schedule"), "--loglevel=INFO", *ctx.args])
 
 
 @cli.group()

@@ -189,8 +189,7 @@ def record(s: Session, actor: Actor, action: str, object_type: str, object_id: o
     """
     if not action or "." not in action:
         raise ValueError(f"audit action must look like 'object.verb', got {action!r}")
-    s.flush()  # the change being recorded reaches the database first
-    seq, prev = _lock_and_head(s)
+    seq, prev = _lock_and_head(s)  # (autoflush sends the change being recorded first)
     at = at or utcnow()
     body = canonical_json(changes or {})
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
@@ -199,8 +198,7 @@ def record(s: Session, actor: Actor, action: str, object_type: str, object_id: o
                       digest=digest, prev_hash=prev)
     rec.hash = record_hash(rec.seq, at, rec.actor_id, rec.actor_name, rec.role, action, object_type,
                            rec.object_id, digest, prev)
-    s.add(rec)
-    s.flush()
+    s.add(rec)  # flushed by the next query or the commit, inside this transaction
     if settings.signer is not None and settings.checkpoint_every > 0 and rec.seq % settings.checkpoint_every == 0:
         _add_checkpoint(s, settings.signer, rec.seq, rec.hash)
     return rec
