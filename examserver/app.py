@@ -31,7 +31,8 @@ def build_app(overrides: dict, env: dict[str, str] | None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         BABEL_DEFAULT_LOCALE="zh_CN",
-        BABEL_TRANSLATION_DIRECTORIES=str(CLIENT / "translations"),
+        # one catalog folder per area (client/i18n/<area>/zh_CN/LC_MESSAGES/messages.po); Flask-Babel merges them
+        BABEL_TRANSLATION_DIRECTORIES=";".join(str(d) for d in sorted((CLIENT / "i18n").iterdir()) if d.is_dir()),
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,
         LOGIN_RATE_LIMIT=settings.login_rate_limit,
@@ -51,7 +52,7 @@ def build_app(overrides: dict, env: dict[str, str] | None) -> Flask:
     app.extensions["skillcert.signer"] = signer
     audit.configure(signer, settings.checkpoint_every)
 
-    i18n.compile_catalogs(CLIENT / "translations")
+    i18n.compile_catalogs(CLIENT / "i18n")
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -1,6 +1,7 @@
 """The demo data set: one agency in Zhengzhou assessing 车工 (6-18-01-01), its staff and 60 candidates."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -11,6 +12,7 @@ from itembank.core import audit, directory
 from itembank.core.audit import SYSTEM
 from itembank.core.idcard import resident_check_digit
 from itembank.core.people import Account
+from itembank.core.reference import Agency, Occupation, Site
 from itembank.standards import create_standard
 
 DEMO_PASSWORD = "skillcert-demo"
@@ -71,6 +73,25 @@ LATHE_L4 = [
 ]
 
 
+@dataclasses.dataclass
+class DemoContext:
+    """What the core demo made, handed to each area's demo step."""
+
+    agency: Agency
+    site: Site
+    occupation: Occupation
+    password_hash: str
+
+
+# Each area adds its demo data in a module with ``load(s, rng, ctx)``; listed here in dependency order.
+AREA_DEMO_MODULES: list[str] = []
+
+
+def area_steps():
+    import importlib
+    return [importlib.import_module(m).load for m in AREA_DEMO_MODULES]
+
+
 def make_resident_id(rng: np.random.Generator, region: str = "410102") -> str:
     birth = dt.date(1975, 1, 1) + dt.timedelta(days=int(rng.integers(0, 365 * 27)))
     seq = f"{int(rng.integers(0, 1000)):03d}"
@@ -129,6 +150,9 @@ def load_demo(s: Session, seed: int = 20261125, candidates: int = 60) -> list[tu
         directory.grant_role(s, actor, acc, role="candidate", agency=agency)
         if i == 0:
             logins.append((username, "candidate", name))
+    ctx = DemoContext(agency=agency, site=site, occupation=occ, password_hash=pw_hash)
+    for step in area_steps():
+        step(s, rng, ctx)
     signer = audit.settings.signer
     if signer is not None:
         audit.checkpoint(s, signer)

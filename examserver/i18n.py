@@ -26,7 +26,7 @@ def compile_catalogs(root: pathlib.Path) -> None:
     """Compile each messages.po into messages.mo when the .mo is missing or older."""
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
-    for po in root.glob("*/LC_MESSAGES/messages.po"):
+    for po in root.glob("*/*/LC_MESSAGES/messages.po"):
         mo = po.with_suffix(".mo")
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue

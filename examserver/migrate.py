@@ -16,7 +16,8 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Upgrade to every head: each area's migrations branch from the initial one and may depend on others."""
     command.upgrade(alembic_config(url), revision)
 
 

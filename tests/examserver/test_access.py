@@ -148,3 +148,10 @@ def test_each_demo_account_signs_in_and_lands_on_its_role_page(client, demo, use
     page = client.get("/")
     assert page.status_code == 200
     assert f'data-role="{role}"' in page.get_data(as_text=True)
+
+
+def test_pages_speak_chinese_first_and_switch_to_english(client):
+    assert "<h1>登录</h1>" in client.get("/login").get_data(as_text=True)
+    assert "<h1>Sign in</h1>" in client.get("/login?lang=en").get_data(as_text=True)
+    assert "<h1>Sign in</h1>" in client.get("/login").get_data(as_text=True)  # the choice sticks
+    assert "<h1>登录</h1>" in client.get("/login?lang=zh_CN").get_data(as_text=True)
