@@ -27,7 +27,7 @@ def as_binary(values: ArrayLike, name: str = "responses") -> NDArray[np.float64]
     bad = ~(np.isnan(arr) | (arr == 0.0) | (arr == 1.0))
     if bad.any():
         r, c = np.argwhere(bad)[0]
-        raise ValueError(f"{name}[{r}, {c}] = {arr[r, c]!r}; expected 0, 1 or NaN (not presented)")
+        raise ValueError(f"{name}[{r}, {c}] = {float(arr[r, c])!r}; expected 0, 1 or NaN (not presented)")
     return arr
 
 

@@ -27,7 +27,7 @@ damped Fisher scoring (exact Newton for the 2PL). Standard errors come from the 
 estimate (plus the prior's curvature for ``c``), mapped to ``(a, b, c)`` by the delta method.
 
 Grid spacing matters: with 100 items the posterior SD of theta is ~0.2, and a grid coarser than that
-(e.g. 21 nodes on [-5, 5]) biases slopes upward by several percent; the default 61 nodes on [-6, 6]
+(e.g. 21 nodes on [-6, 6]) biases slopes by several percent; the default 61 nodes on [-6, 6]
 (spacing 0.2) keeps the quadrature error far below sampling error.
 """
 from __future__ import annotations
@@ -56,7 +56,7 @@ class Convergence:
     Attributes
     ----------
     iterations : int
-        EM iterations run.
+        E-steps run (SQUAREM spends up to three per cycle), excluding the final one at the estimate.
     max_change : float
         Largest absolute change of any internal parameter (a, d, logit c) in the last iteration.
     log_likelihood : float
@@ -65,7 +65,8 @@ class Convergence:
     converged : bool
         ``max_change < tol`` within ``max_iter`` iterations.
     log_likelihood_trace : NDArray[np.float64]
-        Shape (iterations,): log-likelihood at the start of each iteration (non-decreasing for EM).
+        The objective (log-likelihood, plus the log prior on c for the 3PL) at each accepted point of
+        the EM path; non-decreasing.
     """
 
     iterations: int
@@ -563,9 +564,17 @@ def _xpd_covariance(data: _Data, post, cur: _Curves, nodes, c, prior: _Prior | N
     n_par = 3 if model == "3pl" else 2
     dirs = [cur.u * nodes, cur.u, cur.v][:n_par]
     cols = []
-    for v in dirs:
-        gv = data.x0 * (post @ v.T)
-        gv -= (post @ (cur.p * v).T) * (1.0 if data.complete else data.m)
+    for j, v in enumerate(dirs):
+        if model == "3pl":
+            gv = data.x0 * (post @ v.T)
+        elif j == 0:                    # u = 1 without a lower asymptote: post @ (1 theta).T = EAP
+            gv = data.x0 * (post @ nodes)[:, None]
+        else:
+            gv = data.x0.copy()
+        pv = post @ (cur.p * v).T
+        if not data.complete:
+            pv *= data.m
+        gv -= pv
         cols.append(gv)
     if model == "rasch":
         cols[0] = cols[0].sum(axis=1, keepdims=True)
