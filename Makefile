@@ -22,8 +22,11 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[test]"
 	touch $@ $(VENV)/.installed
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+client/static/vendor/.installed: client/package.json client/vendor.sh
+	bash client/vendor.sh
+
+install: $(VENV)/.installed client/static/vendor/.installed
+install-test: $(VENV)/.installed-test client/static/vendor/.installed
 
 ## make run: install, create/upgrade the database, load the demo if empty, serve at http://$(HOST):$(PORT)
 run: install

@@ -20,6 +20,8 @@ from .extensions import babel, csrf, limiter, socketio
 
 CLIENT = pathlib.Path(__file__).resolve().parent.parent / "client"
 log = logging.getLogger("skillcert")
+# Page blueprints of each domain package ("module:attribute"); their API routes register on api.bp.
+DOMAIN_BLUEPRINTS: list[str] = []
 
 
 def build_app(overrides: dict, env: dict[str, str] | None) -> Flask:
@@ -68,6 +70,10 @@ def build_app(overrides: dict, env: dict[str, str] | None) -> Flask:
     from .pages import bp as pages_bp
     app.register_blueprint(api_bp)
     app.register_blueprint(pages_bp)
+    import importlib
+    for ref in DOMAIN_BLUEPRINTS:
+        module, name = ref.split(":")
+        app.register_blueprint(getattr(importlib.import_module(module), name))
     csrf.exempt(api_bp)  # the API checks CSRF itself, only for cookie-authenticated calls
 
     @app.before_request
@@ -84,8 +90,10 @@ def build_app(overrides: dict, env: dict[str, str] | None) -> Flask:
     @app.context_processor
     def _inject():
         from itembank.core.people import ROLES
-        return {"principal": g.get("principal"), "ROLES": ROLES, "locale": i18n.current_locale(),
-                "profile": settings.profile}
+        from .navigation import links_for
+        p = g.get("principal")
+        return {"principal": p, "ROLES": ROLES, "locale": i18n.current_locale(), "profile": settings.profile,
+                "nav_links": links_for(p.role if p else None)}
 
     _register_errors(app)
     return app

@@ -1,0 +1,17 @@
+"""The top navigation: each area adds its entries here as (endpoint, English label, roles)."""
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import gettext
+
+# Labels are msgids translated in the area's catalog; list only endpoints the roles may open.
+NAV: list[tuple[str, str, frozenset[str]]] = [
+    ("pages.home", "Home", frozenset({"*"})),
+    ("pages.audit_page", "Audit trail", frozenset({"admin", "center_auditor"})),
+]
+
+
+def links_for(role: str | None) -> list[tuple[str, str]]:
+    if role is None:
+        return []
+    return [(url_for(ep), gettext(label)) for ep, label, roles in NAV if "*" in roles or role in roles]
