@@ -48,8 +48,8 @@ def integral_row(coefs: NDArray[np.float64], lo: float, hi: float, where: str
 
 def solve_all(fm: Formulation, *, n_forms: int, max_overlap: int, available: NDArray[np.bool_] | None = None,
               groups: Collection[Group] | None = None, objective: bool = True, time_limit: float = 30.0,
-              accept: float = 0.02, rel_gap: float = 1e-4, seed: int = 0, workers: int = 2,
-              hint: Sequence[NDArray[np.int64]] = ()) -> SolveOutcome:
+              accept: float = 0.02, rel_gap: float = 1e-4, seed: int = 0, workers: int = 1,
+              deterministic: bool = True, hint: Sequence[NDArray[np.int64]] = ()) -> SolveOutcome:
     """Choose ``n_forms`` forms together, minimising the largest deviation of any form.
 
     Parameters
@@ -68,10 +68,11 @@ def solve_all(fm: Formulation, *, n_forms: int, max_overlap: int, available: NDA
     time_limit, accept, rel_gap
         Seconds; absolute gap in tolerance units; relative gap.
     seed
-        CP-SAT ``random_seed``. The search is interleaved (deterministic for a given seed
-        and number of workers) unless cut short by the time limit.
-    workers
-        CP-SAT workers.
+        CP-SAT ``random_seed``.
+    workers, deterministic
+        CP-SAT workers. One worker is deterministic for a given seed (unless cut short by the
+        time limit); with several, ``deterministic=True`` interleaves their search to stay
+        reproducible (often much slower), ``False`` runs a parallel portfolio.
     hint
         Pool-local indices of known forms (e.g. those the sequential mode found) as a
         solution hint.
@@ -145,7 +146,8 @@ def solve_all(fm: Formulation, *, n_forms: int, max_overlap: int, available: NDA
     prm = solver.parameters
     prm.max_time_in_seconds = float(max(time_limit, 0.01))
     prm.num_workers = int(workers)
-    prm.interleave_search = True
+    # one worker is deterministic; several are deterministic only when interleaved (slower)
+    prm.interleave_search = workers > 1 and deterministic
     prm.random_seed = int(seed % (2**31 - 1))
     if objective:
         prm.absolute_gap_limit = float(accept * SCALE)

@@ -308,5 +308,6 @@ def conflict_diagnoses(bp: Blueprint, fm: Formulation, conflict: Sequence[Group]
             needed=needed, available=avail))
     if not out:
         out.append(Diagnosis("conflict", f"{where_z}无法满足全部规则，但未能定位到具体冲突",
-                             f"{where_e[0].upper()}{where_e[1:]} cannot meet every rule; no single conflict was isolated"))
+                             f"{where_e[0].upper()}{where_e[1:]} cannot meet every rule; "
+                             "no single conflict was isolated"))
     return out

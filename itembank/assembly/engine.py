@@ -27,7 +27,7 @@ Mode = Literal["sequential", "simultaneous"]
 def assemble(pool: Sequence[Item], blueprint: Blueprint, *, mode: Mode = "sequential", seed: int = 0,
              time_limit: float = 60.0, accept: float = 0.05, rel_gap: float = 1e-4,
              candidates: int | None = 4, fallback: bool = True, exclude: Collection[ItemId] = (),
-             progress: Progress | None = None, diagnose_time: float = 10.0, workers: int = 2) -> AssemblyResult:
+             progress: Progress | None = None, diagnose_time: float = 10.0, workers: int = 1) -> AssemblyResult:
     """Assemble ``blueprint.n_forms`` parallel forms from ``pool``.
 
     Every blueprint rule is hard. Each form minimises its largest deviation from the
@@ -70,7 +70,8 @@ def assemble(pool: Sequence[Item], blueprint: Blueprint, *, mode: Mode = "sequen
     diagnose_time
         Seconds allowed for the relaxation diagnosis of an infeasible blueprint.
     workers
-        CP-SAT workers (simultaneous mode and fallback).
+        CP-SAT workers (simultaneous mode and fallback). 1 (default) is reproducible; more
+        run an interleaved search that stays reproducible but is often slower.
 
     Returns
     -------

@@ -46,8 +46,10 @@ def _new_highs() -> Any:
     return h
 
 
-def _rows_matrix(rows: Sequence[Row], local: NDArray[np.int64], n_cols: int
-                 ) -> tuple[list[int], list[NDArray[np.int64]], list[NDArray[np.float64]], list[float], list[float]] | None:
+_Mapped = tuple[list[int], list[NDArray[np.int64]], list[NDArray[np.float64]], list[float], list[float]]
+
+
+def _rows_matrix(rows: Sequence[Row], local: NDArray[np.int64]) -> _Mapped | None:
     """Map rows onto local columns; ``None`` if a row is trivially unsatisfiable."""
     r_idx: list[int] = []
     c_parts: list[NDArray[np.int64]] = []
@@ -109,7 +111,7 @@ def solve_form(fm: Formulation, *, available: NDArray[np.bool_], extra_rows: Seq
     local = np.full(fm.n, -1, dtype=np.int64)
     local[cols_sel] = np.arange(n)
     rows = [r for r in (*fm.rows, *extra_rows) if groups is None or r.group in groups]
-    mapped = _rows_matrix(rows, local, n)
+    mapped = _rows_matrix(rows, local)
     if mapped is None:
         return SolveOutcome("infeasible", (), None, None, None, time.perf_counter() - t0, "trivially infeasible")
     r_idx, c_parts, v_parts, lo, hi = mapped

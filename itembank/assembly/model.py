@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal, Union
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Union
 
 ItemId = Union[int, str]
 """An item's id as the caller knows it (database primary key or external code)."""
@@ -63,7 +63,8 @@ class Item:
         logistic metric (no 1.7 scaling). Either all of ``a`` and ``b`` are given or neither;
         ``c`` defaults to 0 when ``a`` and ``b`` are given.
     enemies
-        Ids of enemy sets (互斥题组) the item belongs to; at most one item of a set per form.
+        Ids of enemy sets (互斥题组) the item belongs to; at most one item of a set per form
+        (a list or set is accepted and stored as a tuple).
     exposure
         How many live papers the item has already appeared in.
     """
@@ -106,6 +107,9 @@ class Item:
             _finite(f"item {self.id!r}: c", self.c)
             if not 0.0 <= self.c < 1.0:
                 raise ValueError(f"item {self.id!r}: IRT c must be in [0, 1), got {self.c!r}")
+        if isinstance(self.enemies, (list, set, frozenset)):
+            object.__setattr__(self, "enemies", tuple(sorted(self.enemies, key=str)) if not isinstance(
+                self.enemies, list) else tuple(self.enemies))
         if isinstance(self.enemies, (str, bytes)) or not isinstance(self.enemies, tuple):
             raise ValueError(f"item {self.id!r}: enemies must be a tuple of set ids, got {self.enemies!r}")
         if not isinstance(self.exposure, int) or self.exposure < 0:
@@ -188,7 +192,8 @@ class FormTarget:
     theta
         Cut score on the IRT scale at which test information is targeted (optional).
     information
-        Target test information (sum of 3PL item information) at ``theta``.
+        Target test information (sum of 3PL item information) at ``theta``; items without
+        IRT parameters contribute no information.
     """
 
     mean_p: float
@@ -250,6 +255,9 @@ class Blueprint:
     level: int | None = None
 
     def __post_init__(self) -> None:
+        for name in ("cells", "bands"):
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
         if not isinstance(self.cells, tuple) or not self.cells:
             raise ValueError(f"cells must be a non-empty tuple of Cell, got {self.cells!r}")
         seen: set[tuple[str, str]] = set()
@@ -376,6 +384,13 @@ class AssemblyResult:
     @property
     def item_ids(self) -> tuple[tuple[ItemId, ...], ...]:
         return tuple(f.item_ids for f in self.forms)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready plain data (dataclass fields plus ``ok`` and ``within_tolerance``)."""
+        out = asdict(self)
+        out["ok"] = self.ok
+        out["within_tolerance"] = self.within_tolerance
+        return out
 
 
 def index_pool(pool: Sequence[Item]) -> dict[ItemId, Item]:
