@@ -186,7 +186,7 @@ def krippendorff_alpha(ratings: ArrayLike, level: Level = "interval") -> float:
 
         o_ck = sum_u (n_uc n_uk - [c = k] n_uc) / (m_u - 1),    n_c = sum_k o_ck,   n = sum_c n_c
         e_ck = (n_c n_k - [c = k] n_c) / (n - 1)
-        alpha = 1 - (n - 1) sum o_ck d_ck / sum (n_c n_k d_ck) ... = 1 - sum o d / sum e d
+        alpha = 1 - sum_ck o_ck d_ck / sum_ck e_ck d_ck
 
     with ``d_ck`` = ``[c != k]`` (nominal), ``(v_c - v_k)^2`` (interval),
     ``((v_c - v_k) / (v_c + v_k))^2`` (ratio) or, ordinal,

@@ -480,7 +480,6 @@ def test_linking_recovers_a_known_transformation():
         ps.mean_sigma([0.0], [1.0])
 
 
-@pytest.mark.slow
 def test_linking_two_calibrated_forms_through_anchors():
     """Form X (anchors 0-9 + 10 unique) taken by N(0, 1), form Y (same anchors + 10 others) by N(0.5, 1.2^2)."""
     rng = np.random.default_rng(31)
