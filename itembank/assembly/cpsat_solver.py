@@ -110,6 +110,7 @@ def solve_all(fm: Formulation, *, n_forms: int, max_overlap: int, available: NDA
                     model.add(expr >= ilo)
                 if ihi is not None:
                     model.add(expr <= ihi)
+    pair_vars: dict[tuple[int, int], list[cp_model.IntVar]] = {}
     if n_forms > 1 and (groups is None or ("overlap", 0) in groups):
         if max_overlap == 0:
             for j in range(n):
@@ -122,6 +123,7 @@ def solve_all(fm: Formulation, *, n_forms: int, max_overlap: int, available: NDA
                         y = model.new_bool_var(f"y{f}_{g}_{j}")
                         model.add_bool_or([~x[f][j], ~x[g][j], y])
                         ys.append(y)
+                    pair_vars[(f, g)] = ys
                     model.add(cp_model.LinearExpr.sum(ys) <= max_overlap)
     if objective:
         targets = [(np.round(fm.dev_p[cols] * SCALE).astype(np.int64), 0)]
@@ -137,10 +139,20 @@ def solve_all(fm: Formulation, *, n_forms: int, max_overlap: int, available: NDA
                 model.add(z >= expr)
                 model.add(z >= -expr)
         model.minimize(z)
+    # hint: x of the known forms; when every form is known, also the overlap indicators and z,
+    # so that CP-SAT starts from a complete solution instead of repairing a partial one
+    hinted = [np.zeros(n, dtype=bool) for _ in range(min(len(hint), n_forms))]
     for f, chosen in enumerate(hint[:n_forms]):
-        on = set(local[np.asarray(chosen, dtype=np.int64)].tolist()) - {-1}
+        loc = local[np.asarray(chosen, dtype=np.int64)]
+        hinted[f][loc[loc >= 0]] = True
         for j in range(n):
-            model.add_hint(x[f][j], j in on)
+            model.add_hint(x[f][j], bool(hinted[f][j]))
+    if len(hinted) == n_forms:
+        for (f, g), ys in pair_vars.items():
+            for j, y in enumerate(ys):
+                model.add_hint(y, bool(hinted[f][j] and hinted[g][j]))
+        if objective:
+            model.add_hint(z, max(abs(int(coefs[h].sum()) - offset) for h in hinted for coefs, offset in targets))
 
     solver = cp_model.CpSolver()
     prm = solver.parameters

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from itembank.assembly.checker import check_forms
 from itembank.assembly.cpsat_solver import solve_all
 from itembank.assembly.diagnose import conflict_diagnoses, minimal_conflict, supply_diagnoses
-from itembank.assembly.formulation import Formulation, Group, Row, build
+from itembank.assembly.formulation import Formulation, Group, Row, build, deviations
 from itembank.assembly.highs_solver import SolveOutcome, solve_form
 from itembank.assembly.model import (AssembledForm, AssemblyResult, Blueprint, Diagnosis, Item, ItemId, Status,
                                      index_pool)
@@ -27,7 +27,8 @@ Mode = Literal["sequential", "simultaneous"]
 def assemble(pool: Sequence[Item], blueprint: Blueprint, *, mode: Mode = "sequential", seed: int = 0,
              time_limit: float = 60.0, accept: float = 0.05, rel_gap: float = 1e-4,
              candidates: int | None = 4, fallback: bool = True, exclude: Collection[ItemId] = (),
-             progress: Progress | None = None, diagnose_time: float = 10.0, workers: int = 1) -> AssemblyResult:
+             progress: Progress | None = None, diagnose_time: float = 10.0, workers: int = 1,
+             warm_start: bool = True) -> AssemblyResult:
     """Assemble ``blueprint.n_forms`` parallel forms from ``pool``.
 
     Every blueprint rule is hard. Each form minimises its largest deviation from the
@@ -43,7 +44,9 @@ def assemble(pool: Sequence[Item], blueprint: Blueprint, *, mode: Mode = "sequen
     mode
         ``"sequential"`` (default): one HiGHS MIP per form, each excluding the items the
         overlap rule forbids given the earlier forms; fast. ``"simultaneous"``: one CP-SAT
-        model of all forms at once, for tight banks.
+        model of all forms at once, for tight banks; with ``warm_start`` it is started from a
+        sequential pass run in the first third of ``time_limit`` (skipped when that pass is
+        already within ``accept`` of the target) and keeps the better of the two.
     seed
         Makes the result reproducible (column order, candidate sampling, solver seeds);
         different seeds give different, equally good forms. A run cut short by
@@ -56,10 +59,11 @@ def assemble(pool: Sequence[Item], blueprint: Blueprint, *, mode: Mode = "sequen
     rel_gap
         Relative MIP gap at which a solve stops.
     candidates
-        Sequential mode on large banks: each form is first solved over a seeded random
-        sample of at most ``max(candidates × items needed, 2.5 × candidates)`` items per cell
-        (all items if the cell has fewer), falling back to every item if the sample is
-        infeasible or misses the tolerance. ``None`` always uses every item.
+        Large banks: each form is first solved over a seeded random sample of at most
+        ``max(candidates × items needed, 2.5 × candidates)`` items per cell (all items if the
+        cell has fewer; × ``n_forms`` in the simultaneous mode, which gets half the time for
+        it), falling back to every item if the sample is infeasible or misses the tolerance.
+        ``None`` always uses every item.
     fallback
         When the sequential mode cannot fit a later form, retry all forms at once with
         CP-SAT in the remaining time.
@@ -72,6 +76,8 @@ def assemble(pool: Sequence[Item], blueprint: Blueprint, *, mode: Mode = "sequen
     workers
         CP-SAT workers (simultaneous mode and fallback). 1 (default) is reproducible; more
         run an interleaved search that stays reproducible but is often slower.
+    warm_start
+        Simultaneous mode only: run the sequential pass first (see ``mode``).
 
     Returns
     -------
@@ -105,79 +111,104 @@ def assemble(pool: Sequence[Item], blueprint: Blueprint, *, mode: Mode = "sequen
     def remaining() -> float:
         return time_limit - (time.perf_counter() - t0)
 
-    outcomes: list[SolveOutcome] = []
-    if mode == "sequential":
-        available = np.ones(fm.n, dtype=bool)
-        extra: list[Row] = []
-        failed: SolveOutcome | None = None
-        for k in range(n_f):
-            budget = max(remaining() / (n_f - k), 0.05)
-            t_form = time.perf_counter()
-            out = None
-            sub = _sample(fm, available, candidates, np.random.default_rng(seeds[k])) if candidates else None
-            if sub is not None:
-                out = solve_form(fm, available=sub, extra_rows=extra, time_limit=budget, accept=accept,
-                                 rel_gap=rel_gap, seed=seeds[k])
-                if out.status in ("infeasible", "no_solution") or (out.objective or 0.0) > 1.0:
-                    out = None
-            if out is None:
-                left = max(budget - (time.perf_counter() - t_form), 0.05)
-                out = solve_form(fm, available=available, extra_rows=extra, time_limit=left, accept=accept,
-                                 rel_gap=rel_gap, seed=seeds[k])
-            if out.status in ("infeasible", "no_solution"):
-                failed = out
-                break
-            chosen = out.chosen[0]
-            outcomes.append(SolveOutcome(out.status, out.chosen, out.objective, out.mip_gap, out.abs_gap,
-                                         time.perf_counter() - t_form, out.solver_status))
-            if blueprint.max_overlap == 0:
-                available[chosen] = False
-            else:
-                extra.append(Row(("overlap", k), chosen, np.ones(len(chosen)), 0.0, float(blueprint.max_overlap)))
-            if progress is not None:
-                progress((k + 1) / n_f, f"第 {k + 1}/{n_f} 套试卷已组好 (form {k + 1} of {n_f} assembled)")
-        if failed is not None:
-            k = len(outcomes)
-            if k == 0:
-                if failed.status == "infeasible":
-                    diags = _diagnose(fm, blueprint, multi=False, budget=diagnose_time, seed=seeds[-1],
-                                      workers=workers)
-                    return AssemblyResult(status="infeasible", mode=mode, seed=seed, diagnoses=tuple(diags),
-                                          seconds=time.perf_counter() - t0)
-                return _no_solution(mode, seed, t0, blueprint, 0)
-            notes.append(f"sequential assembly could not fit form {k + 1} after forms 1..{k} "
-                         f"({failed.solver_status})")
-            if not fallback:
-                return _no_solution(mode, seed, t0, blueprint, k, notes)
-            out = solve_all(fm, n_forms=n_f, max_overlap=blueprint.max_overlap, time_limit=max(remaining(), 1.0),
-                            accept=accept, rel_gap=rel_gap, seed=seeds[-1], workers=workers,
-                            hint=[o.chosen[0] for o in outcomes])
-            notes.append(f"all-forms-at-once CP-SAT fallback: {out.solver_status}")
-            if out.status == "infeasible":
-                diags = _diagnose(fm, blueprint, multi=True, budget=diagnose_time, seed=seeds[-1], workers=workers)
-                return AssemblyResult(status="infeasible", mode=mode, seed=seed, diagnoses=tuple(diags),
-                                      seconds=time.perf_counter() - t0, notes=tuple(notes))
-            if out.status == "no_solution":
-                return _no_solution(mode, seed, t0, blueprint, k, notes)
-            outcomes = _split(out)
-            if progress is not None:
-                progress(1.0, f"{n_f} 套试卷已同时组好 ({n_f} forms assembled together)")
+    say = progress if mode == "sequential" else None
+    seq_deadline = t0 + (time_limit if mode == "sequential" else time_limit / 3)
+    if mode == "sequential" or warm_start:
+        outcomes, failed = _sequential(fm, blueprint, seeds=seeds, candidates=candidates, accept=accept,
+                                       rel_gap=rel_gap, deadline=seq_deadline, progress=say)
     else:
-        out = solve_all(fm, n_forms=n_f, max_overlap=blueprint.max_overlap, time_limit=max(remaining(), 0.05),
-                        accept=accept, rel_gap=rel_gap, seed=seeds[-1], workers=workers)
-        if out.status == "infeasible":
-            single = solve_form(fm, available=np.ones(fm.n, dtype=bool), objective=False,
-                                time_limit=max(diagnose_time / 4, 0.5), seed=seeds[-1])
-            diags = _diagnose(fm, blueprint, multi=single.status != "infeasible", budget=diagnose_time,
-                              seed=seeds[-1], workers=workers)
+        outcomes, failed = [], SolveOutcome("no_solution", (), None, None, None, 0.0, "not run")
+    k = len(outcomes)
+    if failed is not None and k == 0 and failed.solver_status != "not run":
+        if failed.status == "infeasible":  # one form is impossible, so are n_forms
+            diags = _diagnose(fm, blueprint, multi=False, budget=diagnose_time, seed=seeds[-1], workers=workers)
             return AssemblyResult(status="infeasible", mode=mode, seed=seed, diagnoses=tuple(diags),
                                   seconds=time.perf_counter() - t0)
-        if out.status == "no_solution":
+        if mode == "sequential":
             return _no_solution(mode, seed, t0, blueprint, 0)
-        outcomes = _split(out)
+    if failed is not None and failed.solver_status != "not run":
+        notes.append(f"sequential assembly could not fit form {k + 1} after forms 1..{k} ({failed.solver_status})")
+    if mode == "sequential" and failed is None:
+        return _result(pool, blueprint, fm, outcomes, mode=mode, seed=seed, t0=t0, notes=notes)
+    if mode == "sequential" and not fallback:
+        return _no_solution(mode, seed, t0, blueprint, k, notes)
+    if failed is None and _worst(fm, [o.chosen[0] for o in outcomes]) <= accept:
+        # every deviation is >= 0, so forms within `accept` of 0 are within `accept` of the optimum
+        notes.append(f"the sequential forms are within accept={accept:g} tolerance units of the target, "
+                     "hence of the all-at-once optimum; CP-SAT was not needed")
         if progress is not None:
-            progress(1.0, f"{n_f} 套试卷已同时组好 ({n_f} forms assembled together)")
+            progress(1.0, f"{n_f} 套试卷已组好 ({n_f} forms assembled)")
+        return _result(pool, blueprint, fm, outcomes, mode=mode, seed=seed, t0=t0, notes=notes)
+    # all forms at once, warm-started from whatever the sequential pass found
+    out = solve_all(fm, n_forms=n_f, max_overlap=blueprint.max_overlap, time_limit=max(remaining(), 1.0),
+                    accept=accept, rel_gap=rel_gap, seed=seeds[-1], workers=workers,
+                    hint=[o.chosen[0] for o in outcomes])
+    notes.append(f"all-forms-at-once CP-SAT{' fallback' if mode == 'sequential' else ''}: {out.solver_status}"
+                 + (f", warm-started from {k} sequential form(s)" if k else ""))
+    if out.status == "infeasible":
+        multi = k > 0 or solve_form(fm, available=np.ones(fm.n, dtype=bool), objective=False,
+                                    time_limit=max(diagnose_time / 4, 0.5), seed=seeds[-1]).status != "infeasible"
+        diags = _diagnose(fm, blueprint, multi=multi, budget=diagnose_time, seed=seeds[-1], workers=workers)
+        return AssemblyResult(status="infeasible", mode=mode, seed=seed, diagnoses=tuple(diags),
+                              seconds=time.perf_counter() - t0, notes=tuple(notes))
+    complete = failed is None and k == n_f
+    if out.status == "no_solution" or (complete and _worst(fm, [o.chosen[0] for o in outcomes]) + 1e-9
+                                       < _worst(fm, list(out.chosen))):
+        if not complete:
+            return _no_solution(mode, seed, t0, blueprint, k, notes)
+        notes.append("kept the sequential forms: CP-SAT did not improve on them in time")
+        outcomes = [SolveOutcome("feasible", o.chosen, o.objective, o.mip_gap, o.abs_gap, o.seconds,
+                                 o.solver_status) for o in outcomes]
+    else:
+        outcomes = _split(out)
+    if progress is not None:
+        progress(1.0, f"{n_f} 套试卷已组好 ({n_f} forms assembled)")
     return _result(pool, blueprint, fm, outcomes, mode=mode, seed=seed, t0=t0, notes=notes)
+
+
+def _sequential(fm: Formulation, bp: Blueprint, *, seeds: Sequence[int], candidates: int | None, accept: float,
+                rel_gap: float, deadline: float, progress: Progress | None
+                ) -> tuple[list[SolveOutcome], SolveOutcome | None]:
+    """Solve form after form; returns the forms found and the failing outcome (None if all fit)."""
+    n_f = bp.n_forms
+    available = np.ones(fm.n, dtype=bool)
+    extra: list[Row] = []
+    outcomes: list[SolveOutcome] = []
+    for k in range(n_f):
+        budget = max((deadline - time.perf_counter()) / (n_f - k), 0.05)
+        t_form = time.perf_counter()
+        out = None
+        sub = _sample(fm, available, candidates, np.random.default_rng(seeds[k])) if candidates else None
+        if sub is not None:
+            out = solve_form(fm, available=sub, extra_rows=extra, time_limit=budget, accept=accept,
+                             rel_gap=rel_gap, seed=seeds[k])
+            if out.status in ("infeasible", "no_solution") or (out.objective or 0.0) > 1.0:
+                out = None
+        if out is None:
+            left = max(budget - (time.perf_counter() - t_form), 0.05)
+            out = solve_form(fm, available=available, extra_rows=extra, time_limit=left, accept=accept,
+                             rel_gap=rel_gap, seed=seeds[k])
+        if out.status in ("infeasible", "no_solution"):
+            return outcomes, out
+        chosen = out.chosen[0]
+        outcomes.append(SolveOutcome(out.status, out.chosen, out.objective, out.mip_gap, out.abs_gap,
+                                     time.perf_counter() - t_form, out.solver_status))
+        if bp.max_overlap == 0:
+            available[chosen] = False
+        else:
+            extra.append(Row(("overlap", k), chosen, np.ones(len(chosen)), 0.0, float(bp.max_overlap)))
+        if progress is not None:
+            progress((k + 1) / n_f, f"第 {k + 1}/{n_f} 套试卷已组好 (form {k + 1} of {n_f} assembled)")
+    return outcomes, None
+
+
+def _worst(fm: Formulation, forms: Sequence[NDArray[np.int64]]) -> float:
+    """Largest |deviation| of any form from any target, in tolerance units (model measure)."""
+    worst = 0.0
+    for chosen in forms:
+        d_p, d_i = deviations(fm, chosen)
+        worst = max(worst, abs(d_p), abs(d_i) if d_i is not None else 0.0)
+    return worst
 
 
 def _split(out: SolveOutcome) -> list[SolveOutcome]:

@@ -230,8 +230,21 @@ def test_multi_form_conflict_is_found_after_sequential_gets_stuck():
     assert {"conflict_overlap"} <= codes(res)
     assert any(c.startswith("conflict_enemy") for c in codes(res))
     assert any("could not fit form 2" in n for n in res.notes)
-    sim = assemble(pool, blueprint(cells, n_forms=2), mode="simultaneous")
-    assert sim.status == "infeasible" and "conflict_overlap" in codes(sim)
+    for warm in (True, False):
+        sim = assemble(pool, blueprint(cells, n_forms=2), mode="simultaneous", warm_start=warm)
+        assert sim.status == "infeasible" and "conflict_overlap" in codes(sim)
+
+
+def test_cpsat_fallback_rescues_a_sequential_dead_end():
+    # form 1 alone is best as (a, b) = .60 exactly, which leaves only the enemies (c, d) for form 2;
+    # all at once, (a, c) + (b, d) or (a, d) + (b, c) work
+    pool = [item("a", 0.6), item("b", 0.6), item("c", 0.4, enemies=("E",)), item("d", 0.8, enemies=("E",))]
+    bp = blueprint([Cell("1.1", "single", count=2, points=2.0)], n_forms=2, tol=0.5)
+    stuck = assemble(pool, bp, fallback=False)
+    assert stuck.status == "no_solution" and "could not fit form 2" in stuck.notes[0]
+    res = assemble(pool, bp)
+    assert res.ok and any("fallback" in n for n in res.notes)
+    assert sorted(sorted(f) for f in res.item_ids) in ([["a", "c"], ["b", "d"]], [["a", "d"], ["b", "c"]])
 
 
 # --- reproducibility, progress, modes ---------------------------------------------------------------------------
@@ -270,16 +283,18 @@ def test_simultaneous_cpsat_agrees_with_sequential_on_a_small_case():
     pool = [item(i, p) for i, p in enumerate([0.4, 0.8, 0.55, 0.65, 0.9, 0.3, 0.5, 0.52])]
     bp = blueprint([Cell("1.1", "single", count=2, points=2.0)], n_forms=3, tol=0.01)
     seq = assemble(pool, bp, seed=0, accept=0.0)
-    sim = assemble(pool, bp, seed=0, accept=0.0, mode="simultaneous")
+    sim = assemble(pool, bp, seed=0, accept=0.0, mode="simultaneous", warm_start=False)
     assert seq.ok and sim.ok and sim.mode == "simultaneous"
+    assert any("CP-SAT: OPTIMAL" in n for n in sim.notes)
     assert seq.objective == pytest.approx(0.0, abs=1e-9) and sim.objective == pytest.approx(0.0, abs=1e-3)
     assert sorted(map(sorted, seq.item_ids)) == sorted(map(sorted, sim.item_ids)) == [[0, 1], [2, 3], [4, 5]]
 
 
 def test_simultaneous_mode_on_medium_bank_passes_the_checker():
     pool, bp = _medium_bank(), _medium_blueprint(n_forms=2, max_overlap=1)
-    res = assemble(pool, bp, mode="simultaneous", seed=1, time_limit=5.0, accept=0.2)
-    assert res.ok and res.mode == "simultaneous"
+    res = assemble(pool, bp, mode="simultaneous", seed=1, time_limit=5.0, accept=0.2, warm_start=False)
+    assert res.ok and res.mode == "simultaneous" and res.within_tolerance
+    assert any("CP-SAT" in n for n in res.notes)
     assert [b for b in check_forms(pool, bp, res.item_ids) if b.severity == "rule"] == []
     sets = [set(ids) for ids in res.item_ids]
     assert len(sets[0] & sets[1]) <= 1
@@ -422,14 +437,14 @@ def small_problem(draw):
     bp = Blueprint(cells=tuple(cells), target=FormTarget(mean_p=draw(st.floats(0.3, 0.8)), tolerance=0.01),
                    n_forms=draw(st.integers(1, 3)), total_points=total, bands=bands,
                    max_overlap=draw(st.integers(0, 2)), exposure_limit=draw(st.sampled_from([None, 3])))
-    return pool, bp, draw(st.sampled_from(["sequential", "simultaneous"]))
+    return pool, bp, draw(st.sampled_from(["sequential", "simultaneous"])), draw(st.booleans())
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_problem())
 def test_any_feasible_solution_passes_the_independent_checker(problem):
-    pool, bp, mode = problem
-    res = assemble(pool, bp, mode=mode, seed=0, time_limit=3.0, diagnose_time=1.0)
+    pool, bp, mode, warm = problem
+    res = assemble(pool, bp, mode=mode, seed=0, time_limit=3.0, diagnose_time=1.0, warm_start=warm)
     if res.status in ("optimal", "feasible"):
         assert len(res.forms) == bp.n_forms
         assert [b for b in check_forms(pool, bp, res.item_ids) if b.severity == "rule"] == []
