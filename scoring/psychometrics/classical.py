@@ -333,7 +333,7 @@ def _labels(choices: ArrayLike, mask: NDArray[np.bool_], keys: Sequence[Hashable
     else:
         vals = np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in vals]
                         if ch.dtype.kind == "O" else vals.astype(str))
-    labels, inv = np.unique(vals, return_inverse=True)
+    labels, inv = _unique(vals)
     codes = np.full(mask.shape, -1, dtype=np.int64)
     codes[mask] = inv
     key_codes = np.full(mask.shape[1], -1, dtype=np.int64)
@@ -349,6 +349,20 @@ def _labels(choices: ArrayLike, mask: NDArray[np.bool_], keys: Sequence[Hashable
     return labels, codes, key_codes
 
 
+def _unique(vals: NDArray) -> tuple[NDArray, NDArray[np.intp]]:
+    """``np.unique(vals, return_inverse=True)``; short fixed-width strings go through an integer view."""
+    width = vals.dtype.itemsize
+    if vals.dtype.kind in "US" and width in (1, 2, 4, 8):
+        as_int = np.ascontiguousarray(vals).view(f"u{width}")
+        uniq, inv = np.unique(as_int, return_inverse=True)
+        labels = uniq.view(vals.dtype)
+        order = np.argsort(labels, kind="stable")             # integer order is not string order
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.shape[0])
+        return labels[order], rank[inv]
+    return np.unique(vals, return_inverse=True)
+
+
 def distractor_analysis(marks: ArrayLike, choices: ArrayLike, keys: Sequence[Hashable | None],
                         ) -> tuple[ItemDistractors | None, ...]:
     """Share and mean rest score of each option's choosers, per item.
@@ -359,7 +373,8 @@ def distractor_analysis(marks: ArrayLike, choices: ArrayLike, keys: Sequence[Has
         Marks, NaN = not presented (this mask decides who was presented, whatever ``choices`` holds).
     choices : array_like, shape (n, I)
         Raw chosen option per cell: integer codes, or strings (None or NaN in an object array
-        means "no response" and is shown as the option "").
+        means "no response" and is shown as the option ""). Integer codes and numpy string arrays
+        are fastest; object arrays are converted cell by cell.
     keys : sequence of length I
         The key of each item, None for items without options (no analysis, entry None).
 

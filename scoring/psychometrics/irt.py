@@ -26,6 +26,9 @@ damped Fisher scoring (exact Newton for the 2PL). Standard errors come from the 
 (cross-product, "XPD") information ``sum_j g_j g_j^T`` of the per-candidate score vectors ``g_j`` at the
 estimate (plus the prior's curvature for ``c``), mapped to ``(a, b, c)`` by the delta method.
 
+Estimates are kept within ``|a| <= 20``, ``|d| <= 40``, ``|logit c| <= 12``; an item that ends at a bound
+(e.g. one that separates candidates perfectly) shows a very large SE and should be reviewed.
+
 Grid spacing matters: with 100 items the posterior SD of theta is ~0.2, and a grid coarser than that
 (e.g. 21 nodes on [-6, 6]) biases slopes by several percent; the default 61 nodes on [-6, 6]
 (spacing 0.2) keeps the quadrature error far below sampling error.
@@ -112,7 +115,8 @@ class IrtCalibration:
     a, b, c : NDArray[np.float64]
         Slope, difficulty (location), lower asymptote. Rasch: ``a = 1``; Rasch and 2PL: ``c = 0``.
     se_a, se_b, se_c : NDArray[np.float64]
-        Standard errors; NaN for a parameter that is fixed by the model or when SEs were not asked for.
+        Standard errors; NaN for a parameter that is fixed by the model, when SEs were not asked for,
+        or where the information is singular (degenerate data).
     ability_sd : float
         SD of the ability distribution (estimated for Rasch, 1 otherwise); its mean is 0.
     se_ability_sd : float
@@ -526,8 +530,8 @@ def calibrate(responses: ArrayLike, model: Model = "2pl", *, n_quad: int = 61, t
         scale = float(a[0])
         if standard_errors:
             cov = _xpd_covariance(data, post, cur, nodes, c, prior, model)
-            se_sd = float(np.sqrt(cov[0, 0]))
-            se_b = np.sqrt(np.diag(cov)[1:])
+            se_sd = float(_sqrt_or_nan(cov[:1, 0])[0])
+            se_b = _sqrt_or_nan(np.diag(cov)[1:])
         return IrtCalibration(model=model, a=np.ones(n_items), b=-d, c=np.zeros(n_items), se_a=se_a, se_b=se_b,
                               se_c=se_c, ability_sd=scale, se_ability_sd=se_sd, fit=fit, convergence=conv,
                               nodes=nodes, c_prior=None)
@@ -540,12 +544,18 @@ def calibrate(responses: ArrayLike, model: Model = "2pl", *, n_quad: int = 61, t
         # b = -d / a: db/da = d / a^2, db/dd = -1 / a
         ja, jd = d / a**2, -1.0 / a
         var_b = ja**2 * blocks[:, 0, 0] + 2 * ja * jd * blocks[:, 0, 1] + jd**2 * blocks[:, 1, 1]
-        se_a, se_b = np.sqrt(var_a), np.sqrt(var_b)
+        se_a, se_b = _sqrt_or_nan(var_a), _sqrt_or_nan(var_b)
         if model == "3pl":
-            se_c = c * (1 - c) * np.sqrt(blocks[:, 2, 2])
+            se_c = c * (1 - c) * _sqrt_or_nan(blocks[:, 2, 2])
     return IrtCalibration(model=model, a=a, b=b, c=c if model == "3pl" else np.zeros(n_items), se_a=se_a,
                           se_b=se_b, se_c=se_c, ability_sd=1.0, se_ability_sd=np.nan, fit=fit, convergence=conv,
                           nodes=nodes, c_prior=(prior.am1 + 1, prior.bm1 + 1) if prior else None)
+
+
+def _sqrt_or_nan(var: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Square root of variances; NaN where the information was singular (negative or non-finite)."""
+    ok = np.isfinite(var) & (var >= 0)
+    return np.where(ok, np.sqrt(np.where(ok, var, 0.0)), np.nan)
 
 
 def _item_blocks(cov: NDArray[np.float64], n_items: int, n_par: int) -> NDArray[np.float64]:

@@ -195,6 +195,15 @@ def test_distractor_item_without_key_and_unchosen_key():
     assert set(dist[0].beats_key) == {"A", "B", "C"}
 
 
+def test_distractor_labels_sort_as_strings():
+    x = np.array([[1, 1], [0, 1], [0, 0], [1, np.nan], [0, 1.0]])
+    choices = np.array([["B", "k"], ["AA", "k"], ["", "z"], ["B", "?"], ["AA", "k"]])      # dtype <U2
+    dist = ps.distractor_analysis(x, choices, ["B", "k"])
+    assert [(o.label, o.count, o.is_key) for o in dist[0].options] == [("", 1, False), ("AA", 2, False),
+                                                                        ("B", 2, True)]
+    assert [(o.label, o.count) for o in dist[1].options] == [("k", 3), ("z", 1)]     # row 3 not presented
+
+
 def test_classical_input_errors():
     with pytest.raises(ValueError, match=r"2-D"):
         ps.cronbach_alpha(np.ones(5))
