@@ -38,6 +38,7 @@ def build_app(overrides: dict, env: dict[str, str] | None) -> Flask:
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,
         LOGIN_RATE_LIMIT=settings.login_rate_limit,
+        LOGIN_ADDRESS_LIMIT=settings.login_address_limit,
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         SKILLCERT_SETTINGS=settings,

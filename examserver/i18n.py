@@ -16,10 +16,10 @@ def select_locale() -> str:
 
 
 def current_locale() -> str:
-    try:
-        return session.get("lang", "zh_CN")
-    except RuntimeError:
-        return "zh_CN"
+    """The locale of this request ('zh_CN' or 'en'), after any ?lang= switch."""
+    from flask_babel import get_locale
+    loc = get_locale()
+    return "en" if loc is not None and loc.language == "en" else "zh_CN"
 
 
 def compile_catalogs(root: pathlib.Path) -> None:

@@ -2,6 +2,7 @@
 from itembank.core import audit, people, reference  # noqa: F401
 from itembank.core.db import Base
 from itembank import standards  # noqa: F401
+from itembank import blueprints, items, papers  # noqa: F401
 from scoring import certification  # noqa: F401
 
 metadata = Base.metadata

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from itembank.core import directory
 
+from ..extensions import login_limits
 from ..access import issue_token, public, signed_in
 from ..db import db_write
 from . import ApiError, endpoint
@@ -33,7 +34,7 @@ class Me(BaseModel):
 
 
 @endpoint("/auth/token", "POST", summary="Sign in and get a bearer token", body=TokenIn, response=TokenOut,
-          rate_limit=lambda: current_app.config["LOGIN_RATE_LIMIT"])
+          rate_limit=login_limits)
 @public("signing in is how a caller stops being anonymous")
 def create_token(body: TokenIn):
     with db_write() as s:

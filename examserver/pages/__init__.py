@@ -17,7 +17,7 @@ from itembank.core.reference import LEVELS, Agency, Occupation, Room, Site
 from .. import __version__
 from ..access import public, roles, signed_in
 from ..db import db_read, db_write
-from ..extensions import limiter
+from ..extensions import login_limits
 from ..services import audit_query, audit_verify
 
 bp = Blueprint("pages", __name__)
@@ -45,7 +45,7 @@ def healthz():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@login_limits
 @public("the sign-in page must be reachable before signing in")
 def login():
     error = None
@@ -176,8 +176,9 @@ def audit_page():
                            since=a.get("since", ""), until=a.get("until", ""), object_types=types)
 
 
-@bp.post("/audit/verify")
+@bp.get("/audit/verify")
 @roles("admin", "center_auditor")
 def audit_verify_page():
+    """Read-only: walks the chain (a GET, so the language switch and reloads work on this page)."""
     rep = audit_verify()
     return render_template("audit_verify.html", rep=rep)

@@ -20,6 +20,7 @@ class Settings:
     redis_url: str | None
     secret_key: str
     login_rate_limit: str = "10 per minute"
+    login_address_limit: str = "600 per minute"
     checkpoint_every: int = 1000
 
     @property
@@ -55,5 +56,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         redis_url=env.get("SKILLCERT_REDIS_URL") or None,
         secret_key=env.get("SKILLCERT_SECRET_KEY") or _persistent_secret(data_dir, "secret_key"),
         login_rate_limit=env.get("SKILLCERT_LOGIN_RATE_LIMIT", "10 per minute"),
+        login_address_limit=env.get("SKILLCERT_LOGIN_ADDRESS_LIMIT", "600 per minute"),
         checkpoint_every=int(env.get("SKILLCERT_CHECKPOINT_EVERY", "1000")),
     )

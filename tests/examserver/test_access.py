@@ -131,7 +131,7 @@ def _raw_token(client, username):
 
 def test_page_session_cannot_post_without_csrf(client, demo):
     assert login(client, "admin").status_code == 302
-    r = client.post("/audit/verify", data={})
+    r = client.post("/role", data={"grant_id": "1"})
     assert r.status_code == 400
     r = client.post("/api/v1/occupations", json={"code": "6-18-01-02", "name": "铣工"})
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "csrf"
@@ -155,3 +155,8 @@ def test_pages_speak_chinese_first_and_switch_to_english(client):
     assert "<h1>Sign in</h1>" in client.get("/login?lang=en").get_data(as_text=True)
     assert "<h1>Sign in</h1>" in client.get("/login").get_data(as_text=True)  # the choice sticks
     assert "<h1>登录</h1>" in client.get("/login?lang=zh_CN").get_data(as_text=True)
+
+
+def test_the_language_link_offers_the_other_language(client):
+    assert ">English</a>" in client.get("/login").get_data(as_text=True)
+    assert ">简体中文</a>" in client.get("/login?lang=en").get_data(as_text=True)

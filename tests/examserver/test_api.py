@@ -152,3 +152,12 @@ def test_login_is_rate_limited(env, demo):
     codes = [c.post("/api/v1/auth/token", json={"username": "admin", "password": "wrong-pass"}).status_code
              for _ in range(5)]
     assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
+
+
+def test_a_room_behind_one_address_can_all_sign_in_while_one_account_is_throttled(env, demo):
+    from examserver import create_app
+    app = create_app({"TESTING": True}, env={**env, "SKILLCERT_LOGIN_RATE_LIMIT": "3 per minute"})
+    c = app.test_client()
+    ok = [c.post("/api/v1/auth/token", json={"username": f"cand{i:03d}", "password": "skillcert-demo"}).status_code
+          for i in range(1, 13)]
+    assert ok == [200] * 12
