@@ -38,6 +38,10 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+def _pts(x: float) -> str:
+    return f"{x:g} point" + ("" if x == 1 else "s")
+
+
 def reachable_points(values: Sequence[float], count: int | None, limit: float) -> set[float] | None:
     """Totals (≤ ``limit``) reachable by exactly ``count`` of ``values`` (any number if None).
 
@@ -216,12 +220,13 @@ def describe_group(group: Group, bp: Blueprint, fm: Formulation) -> tuple[str, s
         tz, te = _tn(cell.item_type)
         avail = int((fm.cell_of == k).sum())
         if kind == "cell_count":
+            plural = "" if cell.count == 1 else "s"
             return (f"要素 {cell.element} 的{tz}每套 {cell.count} 道（可用 {avail} 道）",
-                    f"element {cell.element}: {cell.count} {te} items per form ({avail} usable)", cell)
+                    f"element {cell.element}: {cell.count} {te} item{plural} per form ({avail} usable)", cell)
         return (f"要素 {cell.element} 的{tz}每套共 {_fmt(cell.points or 0)} 分",
-                f"element {cell.element}: {te} items totalling {_fmt(cell.points or 0)} points per form", cell)
+                f"element {cell.element}: {te} items totalling {_pts(cell.points or 0)} per form", cell)
     if kind == "total_points":
-        return f"每套总分 {_fmt(bp.total_points)} 分", f"total score {_fmt(bp.total_points)} per form", None
+        return f"每套总分 {_fmt(bp.total_points)} 分", f"a total score of {_pts(bp.total_points)} per form", None
     if kind == "band":
         band = bp.bands[k]
         hi = f"{band.max_count}" if band.max_count is not None else "不限"
@@ -238,6 +243,10 @@ def describe_group(group: Group, bp: Blueprint, fm: Formulation) -> tuple[str, s
     raise ValueError(f"unknown constraint group {group!r}")
 
 
+_DELETION_ORDER = ("total_points", "cell_points", "band", "enemy", "overlap", "cell_count")
+"""Kinds tried for removal first are least likely to be blamed; a writer acts best on item counts."""
+
+
 def minimal_conflict(groups: Sequence[Group], probe: Feasibility, budget: float) -> tuple[list[Group], bool]:
     """Deletion filter: a minimal subset of ``groups`` that is still infeasible.
 
@@ -252,7 +261,7 @@ def minimal_conflict(groups: Sequence[Group], probe: Feasibility, budget: float)
     def left() -> float:
         return budget - (time.perf_counter() - t0)
 
-    kinds = [k for k in GROUP_KINDS if any(g[0] == k for g in active)]
+    kinds = [k for k in _DELETION_ORDER if any(g[0] == k for g in active)]
     for kind in kinds:
         if left() <= 0:
             return sorted(active, key=_order), False
@@ -262,7 +271,7 @@ def minimal_conflict(groups: Sequence[Group], probe: Feasibility, budget: float)
             active = trial
         elif r is None:
             conclusive = False
-    for g in sorted(active, key=_order):
+    for g in sorted(active, key=lambda g: (_DELETION_ORDER.index(g[0]), g[1])):
         if left() <= 0:
             return sorted(active, key=_order), False
         trial = active - {g}
@@ -286,15 +295,15 @@ def conflict_diagnoses(bp: Blueprint, fm: Formulation, conflict: Sequence[Group]
     possible but not ``n_forms`` of them together).
     """
     texts = [describe_group(g, bp, fm) for g in conflict]
-    all_z = "；".join(t[0] for t in texts)
-    all_e = "; ".join(t[1] for t in texts)
     where_z = "单套试卷" if scope == "form" else f"{bp.n_forms} 套试卷"
     where_e = "a single form" if scope == "form" else f"{bp.n_forms} forms together"
-    hint_z = "放宽其中任意一条（或补充相应题目）即可组卷" if minimal else "这些规则（或其中一部分）不能同时满足"
-    hint_e = ("relaxing any one of them (or adding matching items) makes assembly possible" if minimal
-              else "these rules (or some of them) cannot all hold")
+    hint_z = "放宽其中任意一条（或补充相应题目）即可组卷。" if minimal else "这些规则（或其中一部分）不能同时满足。"
+    hint_e = ("relaxing any one of them (or adding matching items) makes assembly possible." if minimal
+              else "these rules (or some of them) cannot all hold.")
     out = []
-    for (zh, en, cell), g in zip(texts, conflict):
+    for n, ((zh, en, cell), g) in enumerate(zip(texts, conflict)):
+        others_z = "；".join(t[0] for m, t in enumerate(texts) if m != n) or "（无）"
+        others_e = "; ".join(t[1] for m, t in enumerate(texts) if m != n) or "(none)"
         avail = None
         needed = None
         if cell is not None:
@@ -302,8 +311,9 @@ def conflict_diagnoses(bp: Blueprint, fm: Formulation, conflict: Sequence[Group]
             needed = float(cell.count) if g[0] == "cell_count" and cell.count is not None else cell.points
         out.append(Diagnosis(
             f"conflict_{g[0]}",
-            f"规则冲突（{where_z}）：{zh}。与以下规则不能同时满足：{all_z}；{hint_z}",
-            f"Conflicting rules ({where_e}): {en}. It cannot hold together with: {all_e}; {hint_e}",
+            f"规则冲突（{where_z}）：{zh}，与以下规则不能同时满足：{others_z}。{hint_z}",
+            f"Conflicting rules ({where_e}): {en} cannot hold together with: {others_e}. "
+            f"{hint_e[0].upper()}{hint_e[1:]}",
             element=cell.element if cell else None, item_type=cell.item_type if cell else None,
             needed=needed, available=avail))
     if not out:

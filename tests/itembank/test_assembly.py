@@ -1,6 +1,8 @@
 """Parallel-form assembly: small banks with known answers, diagnoses, checker, baseline, property."""
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import subprocess
 import sys
@@ -277,6 +279,27 @@ def test_same_seed_same_forms_and_progress_reports_each_form():
     assert "form 3 of 3" in calls[-1][1]
     others = {assemble(pool, bp, seed=s).item_ids for s in (1, 2, 3)}
     assert len(others | {r1.item_ids}) > 1  # the seed does steer tie-breaking
+
+
+def test_time_limit_returns_best_found_with_its_gap():
+    # accept=0 and rel_gap=0 ask for proof that no form can be closer to the target than found; with a
+    # target no set of 3-decimal p values can hit, that takes far longer than the limit allows
+    pool = _medium_bank(n=600)
+    bp = dataclasses.replace(_medium_blueprint(n_forms=2), target=FormTarget(mean_p=0.6300001, tolerance=0.005))
+    res = assemble(pool, bp, seed=0, time_limit=0.5, accept=0.0, rel_gap=0.0, candidates=None, fallback=False)
+    assert res.status in ("feasible", "no_solution")
+    if res.status == "feasible":
+        assert res.ok and res.abs_gap > 0 and res.mip_gap > 0
+        assert any(f.solver_status == "Time limit reached" for f in res.forms)
+    else:
+        assert res.diagnoses[0].code == "time_limit" and not res.forms
+
+
+def test_result_is_json_ready():
+    pool, bp = _medium_bank(), _medium_blueprint(n_forms=2)
+    data = assemble(pool, bp, seed=0).to_dict()
+    text = json.dumps(data, ensure_ascii=False)
+    assert data["ok"] is True and data["within_tolerance"] is True and '"item_ids"' in text
 
 
 def test_simultaneous_cpsat_agrees_with_sequential_on_a_small_case():
