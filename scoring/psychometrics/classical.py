@@ -311,8 +311,13 @@ def score_distribution(marks: ArrayLike, bins: int = 10, max_marks: ArrayLike | 
 
 
 def _distribution(d: _Marks, hi, lo, bins: int) -> ScoreDistribution:
-    span = d.m @ (hi - lo)
-    got = d.total - d.m @ lo
+    if d.complete:
+        span = np.full(d.x.shape[0], (hi - lo).sum())
+        got = d.total - lo.sum()
+    else:
+        m = d.m.astype(np.float64)
+        span = m @ (hi - lo)
+        got = d.total - m @ lo
     keep = span > 0
     pct = 100.0 * got[keep] / span[keep]
     counts, edges = np.histogram(pct, bins=bins, range=(0.0, 100.0))
@@ -352,6 +357,13 @@ def _labels(choices: ArrayLike, mask: NDArray[np.bool_], keys: Sequence[Hashable
 def _unique(vals: NDArray) -> tuple[NDArray, NDArray[np.intp]]:
     """``np.unique(vals, return_inverse=True)``; short fixed-width strings go through an integer view."""
     width = vals.dtype.itemsize
+    if vals.dtype.kind in "iu" and vals.shape[0] > 0:
+        low = int(vals.min())
+        span = int(vals.max()) - low + 1
+        if span <= 4096:                                         # small codes: count instead of sort
+            present = np.bincount(vals - low, minlength=span) > 0
+            lookup = np.cumsum(present) - 1
+            return (np.nonzero(present)[0] + low).astype(vals.dtype), lookup[vals - low]
     if vals.dtype.kind in "US" and width in (1, 2, 4, 8):
         as_int = np.ascontiguousarray(vals).view(f"u{width}")
         uniq, inv = np.unique(as_int, return_inverse=True)
