@@ -4,5 +4,6 @@ from itembank.core.db import Base
 from itembank import standards  # noqa: F401
 from itembank import blueprints, items, papers  # noqa: F401
 from scoring import certification  # noqa: F401
+from examserver.administration import models as _administration_models  # noqa: F401
 
 metadata = Base.metadata
