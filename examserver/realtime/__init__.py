@@ -57,6 +57,8 @@ class GuardedNamespace(Namespace):
         join_room(f"account:{principal.account_id}")
         if principal.agency_id:
             join_room(f"agency:{principal.agency_id}:{principal.role}")
+        else:
+            join_room(f"role:{principal.role}")
 
     def on_disconnect(self, reason=None):
         self.principals.pop(request.sid, None)

@@ -15,4 +15,9 @@ def checkpoint(self) -> dict:
     signer = current_app.extensions["skillcert.signer"]
     with db.write_scope() as s:
         cp = audit.checkpoint(s, signer)
-        return {"seq": cp.seq, "head_hash": cp.head_hash} if cp else {"seq": 0}
+        out = {"seq": cp.seq, "head_hash": cp.head_hash} if cp else {"seq": 0}
+    if cp is not None:
+        from ..realtime.notify import notify, staff_room
+        for role in ("admin", "center_auditor"):
+            notify("audit_checkpoint", out, room=staff_room(role))
+    return out

@@ -32,6 +32,7 @@ def deployment(tmp_path_factory):
     with app.extensions["skillcert.db"].write_scope() as s:
         load_demo(s, candidates=5)
     log = open(pathlib.Path(env["SKILLCERT_DATA_DIR"]) / "worker.log", "w")
+    app.config["TEST_ENV"] = env
     worker = subprocess.Popen([sys.executable, "-m", "examserver.cli", "worker", "--pool=threads",
                                "--concurrency=2", "-n", f"test-{os.getpid()}@%h"],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -88,3 +89,47 @@ def test_login_rate_limit_is_shared_through_redis(deployment):
     body = {"username": "admin", "password": "wrong-password"}
     codes = [c.post("/api/v1/auth/token", json=body).status_code for c in (ca, cb, ca, cb, ca, cb)]
     assert codes == [401, 401, 401, 401, 429, 429]  # two server processes, one shared budget
+
+
+def test_a_worker_task_reaches_a_browser_on_a_server_process_through_the_message_queue(deployment):
+    """A staff client connected to a served process hears the checkpoint a Celery worker signed."""
+    import socket as pysocket
+    import urllib.request
+
+    import socketio as sio_client
+
+    from examserver.tasks.audit import checkpoint
+    from itembank.core import audit
+    from itembank.core.audit import SYSTEM
+    env = deployment.config["TEST_ENV"]
+    with pysocket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "examserver.cli", "serve", "--port", str(port)], cwd=ROOT,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        token = deployment.test_client().post("/api/v1/auth/token", json={
+            "username": "auditor", "password": "skillcert-demo"}).get_json()["token"]
+        heard = []
+        client = sio_client.Client()
+        client.on("audit_checkpoint", lambda data: heard.append(data), namespace="/staff")
+        client.connect(base, namespaces=["/staff"], auth={"token": token}, transports=["websocket"])
+        with deployment.extensions["skillcert.db"].write_scope() as s:
+            audit.record(s, SYSTEM, "test.touch", "thing", 2, {"why": "a new head to sign"})
+        signed = checkpoint.delay().get(timeout=30)
+        for _ in range(50):
+            if heard:
+                break
+            time.sleep(0.1)
+        client.disconnect()
+        assert heard and heard[0]["seq"] == signed["seq"]
+    finally:
+        server.terminate()
+        server.wait(10)
