@@ -41,6 +41,8 @@ def random_draw(pool: Sequence[Item], blueprint: Blueprint, *, seed: int = 0,
         else ``"breached"``; ``breaches`` lists what it broke.
     """
     t0 = time.perf_counter()
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     index_pool(pool)
     rng = np.random.default_rng(seed)
     bp = blueprint

@@ -94,6 +94,10 @@ def assemble(pool: Sequence[Item], blueprint: Blueprint, *, mode: Mode = "sequen
     if not (isinstance(accept, (int, float)) and accept >= 0) or not (isinstance(rel_gap, (int, float))
                                                                          and rel_gap >= 0):
         raise ValueError(f"accept and rel_gap must be >= 0, got {accept!r}, {rel_gap!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
     if candidates is not None and (not isinstance(candidates, int) or candidates < 1):
         raise ValueError(f"candidates must be an int >= 1 or None, got {candidates!r}")
     index_pool(pool)

@@ -8,6 +8,7 @@ naming the value that was wrong.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Union
@@ -33,6 +34,18 @@ but every form satisfies every rule (gaps are reported); ``infeasible``: proven 
 see ``diagnoses``; ``no_solution``: the time limit was hit before a feasible set of forms was
 found; ``breached``: a random draw (baseline) whose forms break at least one rule.
 """
+
+
+def _plain(obj: object, ints: tuple[str, ...] = (), floats: tuple[str, ...] = ()) -> None:
+    """Turn numpy (or other numbers-ABC) scalars in the named fields into plain int / float."""
+    for name in ints:
+        v = getattr(obj, name)
+        if isinstance(v, numbers.Integral) and not isinstance(v, (bool, int)):
+            object.__setattr__(obj, name, int(v))
+    for name in floats:
+        v = getattr(obj, name)
+        if isinstance(v, numbers.Real) and not isinstance(v, (bool, float)):
+            object.__setattr__(obj, name, float(v))
 
 
 def _finite(name: str, value: float) -> None:
@@ -82,6 +95,7 @@ class Item:
     exposure: int = 0
 
     def __post_init__(self) -> None:
+        _plain(self, ints=("id", "level", "exposure"), floats=("points", "p", "a", "b", "c"))
         if self.item_type not in ITEM_TYPES:
             raise ValueError(f"item {self.id!r}: item_type must be one of {ITEM_TYPES}, got {self.item_type!r}")
         if not isinstance(self.element, str) or not self.element:
@@ -134,6 +148,7 @@ class Cell:
     points: float | None = None
 
     def __post_init__(self) -> None:
+        _plain(self, ints=("count",), floats=("points",))
         if self.item_type not in ITEM_TYPES:
             raise ValueError(f"cell {self.element!r}: item_type must be one of {ITEM_TYPES}, got {self.item_type!r}")
         if not isinstance(self.element, str) or not self.element:
@@ -165,6 +180,7 @@ class DifficultyBand:
     max_count: int | None = None
 
     def __post_init__(self) -> None:
+        _plain(self, ints=("min_count", "max_count"), floats=("low", "high"))
         _finite("band low", self.low)
         _finite("band high", self.high)
         if not 0.0 <= self.low < self.high <= 1.0:
@@ -203,6 +219,7 @@ class FormTarget:
     information: float | None = None
 
     def __post_init__(self) -> None:
+        _plain(self, floats=("mean_p", "tolerance", "theta", "information"))
         _finite("target mean_p", self.mean_p)
         if not 0.0 < self.mean_p < 1.0:
             raise ValueError(f"target mean_p must be in (0, 1), got {self.mean_p!r}")
@@ -255,6 +272,7 @@ class Blueprint:
     level: int | None = None
 
     def __post_init__(self) -> None:
+        _plain(self, ints=("n_forms", "max_overlap", "exposure_limit", "level"), floats=("total_points",))
         for name in ("cells", "bands"):
             if isinstance(getattr(self, name), list):
                 object.__setattr__(self, name, tuple(getattr(self, name)))

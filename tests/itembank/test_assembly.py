@@ -338,6 +338,20 @@ def test_bad_arguments_raise_value_error():
         DifficultyBand(0.5, 0.5)
     with pytest.raises(ValueError, match="item_type"):
         Cell("1.1", "essay", count=1)
+    with pytest.raises(ValueError, match="seed"):
+        assemble(pool, bp, seed=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="seed"):
+        random_draw(pool, bp, seed=-1)
+
+
+def test_numpy_scalars_and_lists_are_accepted_as_plain_values():
+    it = Item(id=np.int64(7), element="1.1", item_type="single", level=np.int64(4), points=np.float32(1.0),
+              p=np.float64(0.6), enemies=["E1"], exposure=np.int32(2))
+    assert (type(it.id), type(it.level), type(it.points), it.enemies) == (int, int, float, ("E1",))
+    bp = Blueprint(cells=[Cell("1.1", "single", count=np.int64(1), points=1.0)],
+                   target=FormTarget(mean_p=0.6), n_forms=1, total_points=1.0)
+    assert isinstance(bp.cells, tuple) and type(bp.cells[0].count) is int
+    assert assemble([it], bp).forms[0].item_ids == (7,)
 
 
 # --- independent checker ----------------------------------------------------------------------------------------
