@@ -7,6 +7,7 @@ data with slope/difficulty RMSE against the true values, times the full classica
 """
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -48,6 +49,7 @@ def timed(fn, repeat: int):
 
 
 def main() -> None:
+    load_before = os.getloadavg()[0]
     rng = np.random.default_rng(SEED)
     a, b, x = simulate(rng)
     choices, keys = raw_choices(x, rng)
@@ -85,7 +87,8 @@ def main() -> None:
             f"b ~ N(0, 1) clipped to +-2.5, theta ~ N(0, 1). 61 quadrature nodes on [-6, 6], tol 1e-4.\n\n"
             + table(["what", "seconds", "target s", "slope RMSE (<= 0.03)", "difficulty RMSE (<= 0.04)", "note"],
                     rows)
-            + f"\n\nAll targets met: {'yes' if ok else 'NO'}.\n")
+            + f"\n\nAll targets met: {'yes' if ok else 'NO'}. 1-minute load average {load_before:.2f} before, "
+              f"{os.getloadavg()[0]:.2f} after (other processes on the machine slow every row alike).\n")
     write_section("psychometrics", "Psychometrics", body, "python -m bench.psychometrics")
 
 

@@ -21,7 +21,7 @@ key), a distractor whose choosers have a higher mean rest score than the key's c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
