@@ -474,31 +474,35 @@ def next_code(s: Session, agency_id: int, standard: SkillStandard, item_type: st
     return f"L{standard.level}-{prefix}-{n + 1:05d}"
 
 
+def build_item(actor: Actor, *, agency_id: int, standard: SkillStandard, item_type: str, code: str,
+               clean: dict[str, Any]) -> Item:
+    """A new draft item and its first version from fields already validated by :func:`validate_item`."""
+    item = Item(agency_id=agency_id, standard_id=standard.id, code=code, item_type=item_type, status="draft",
+                author_id=actor.account_id)
+    v = ItemVersion(number=1, status="draft", author_id=actor.account_id, digest=content_digest(item_type, clean),
+                    **clean)
+    item.versions.append(v)
+    item.head_version = v
+    return item
+
+
 def create_item(s: Session, actor: Actor, *, agency_id: int, standard: SkillStandard, item_type: str,
-                code: str | None = None, codes: set[str] | None = None, audit_it: bool = True,
-                **fields: Any) -> Item:
-    """A new draft item with its first version. ``codes``: the standard's element codes (looked up if None)."""
-    clean, problems = validate_item(item_type, fields,
-                                    element_codes=codes if codes is not None else element_codes(s, standard))
+                code: str | None = None, **fields: Any) -> Item:
+    """A new draft item with its first version."""
+    clean, problems = validate_item(item_type, fields, element_codes=element_codes(s, standard))
     code = (code or "").strip() or None
     if code and len(code) > 40:
         problems.append(Problem("code", "试题编号最长40字符 (item code is at most 40 characters)"))
     _raise_problems(problems)
     if code and s.scalar(select(Item.id).where(Item.agency_id == agency_id, Item.code == code)):
         raise Conflict("duplicate", f"试题编号 {code} 已存在 (item code {code} exists)", "code")
-    item = Item(agency_id=agency_id, standard_id=standard.id, code=code or next_code(s, agency_id, standard, item_type),
-                item_type=item_type, status="draft", author_id=actor.account_id)
+    item = build_item(actor, agency_id=agency_id, standard=standard, item_type=item_type,
+                      code=code or next_code(s, agency_id, standard, item_type), clean=clean)
     s.add(item)
     s.flush()
-    v = ItemVersion(item_id=item.id, number=1, status="draft", author_id=actor.account_id,
-                    digest=content_digest(item_type, clean), **clean)
-    s.add(v)
-    s.flush()
-    item.head_version_id = v.id
-    item.head_version = v
-    if audit_it:
-        audit.record(s, actor, "item.create", "item", item.id,
-                     {"code": item.code, "item_type": item_type, "version": 1, "digest": v.digest, **clean})
+    v = item.head_version
+    audit.record(s, actor, "item.create", "item", item.id,
+                 {"code": item.code, "item_type": item_type, "version": 1, "digest": v.digest, **clean})
     return item
 
 
@@ -564,6 +568,22 @@ def submit_for_review(s: Session, actor: Actor, item: Item) -> Item:
     return item
 
 
+def submit_items(s: Session, actor: Actor, items: Sequence[Item]) -> int:
+    """Send several drafts to review at once; one audit record lists every item and digest."""
+    now, done = utcnow(), []
+    for item in items:
+        if item.status != "draft" or item.head_version.status != "draft":
+            raise Conflict("bad_state", f"试题 {item.code} 不是草稿 (item {item.code} is not a draft)", "status")
+        item.head_version.status, item.head_version.submitted_at = "in_review", now
+        item.status, item.updated_at = "in_review", now
+        done.append({"item_id": item.id, "version": item.head_version.number, "digest": item.head_version.digest})
+    s.flush()
+    if done:
+        audit.record(s, actor, "item.submit_batch", "item", ",".join(str(d["item_id"]) for d in done)[:64],
+                     {"items": done})
+    return len(done)
+
+
 def _check_reviewer(actor: Actor, item: Item) -> None:
     if actor.account_id is not None and actor.account_id in (item.author_id, item.head_version.author_id):
         raise Forbidden("own_item", "审题人员不能审核自己编写的试题 (a reviewer never reviews their own item)",
@@ -571,7 +591,7 @@ def _check_reviewer(actor: Actor, item: Item) -> None:
 
 
 def review_item(s: Session, actor: Actor, item: Item, *, decision: str, comment: str = "",
-                audit_it: bool = True) -> Item:
+                audit_it: bool = True, flush: bool = True) -> Item:
     """A reviewer approves the version in review or sends it back to draft with a comment."""
     if decision not in ("approve", "reject"):
         raise DomainError("bad_decision", f"审核结论应为 approve 或 reject (got {decision!r})", "decision")
@@ -597,7 +617,8 @@ def review_item(s: Session, actor: Actor, item: Item, *, decision: str, comment:
     item.updated_at = now
     s.add(ItemReview(item_id=item.id, version_id=v.id, reviewer_id=actor.account_id or 0, decision=decision,
                      comment=v.review_comment, at=now))
-    s.flush()
+    if flush:
+        s.flush()
     if audit_it:
         audit.record(s, actor, f"item.{decision}", "item", item.id,
                      {"version": v.number, "digest": v.digest, "comment": v.review_comment})
@@ -608,8 +629,9 @@ def review_items(s: Session, actor: Actor, items: Sequence[Item], *, decision: s
     """Review several items in one decision (批量审核); one audit record lists every item and digest."""
     done = []
     for item in items:
-        review_item(s, actor, item, decision=decision, comment=comment, audit_it=False)
+        review_item(s, actor, item, decision=decision, comment=comment, audit_it=False, flush=False)
         done.append({"item_id": item.id, "version": item.head_version.number, "digest": item.head_version.digest})
+    s.flush()
     if done:
         audit.record(s, actor, f"item.{decision}_batch", "item", ",".join(str(d["item_id"]) for d in done)[:64],
                      {"items": done, "comment": comment})

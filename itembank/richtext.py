@@ -20,6 +20,7 @@ ATTRIBUTES = {"img": ["src", "alt", "width", "height", "title"], "span": ["class
               "td": ["colspan", "rowspan"], "th": ["colspan", "rowspan"], "div": ["class"]}
 PROTOCOLS = frozenset({"data", "https"})
 _DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|svg\+xml|webp);base64,[A-Za-z0-9+/=\s]+$")
+_MARKUP = re.compile(r"[<>&]")
 _IMG = re.compile(r"<img\b[^>]*>", re.I)
 _SRC = re.compile(r'src="([^"]*)"')
 
@@ -32,6 +33,8 @@ def clean(html: str | None) -> str:
     """Sanitised HTML: allowed tags/attributes only; images from data URIs or same-site paths."""
     if not html:
         return ""
+    if not _MARKUP.search(str(html)):  # plain text: nothing to sanitise (bleach is slow)
+        return str(html).strip()
     out = bleach.clean(str(html), tags=TAGS, attributes=ATTRIBUTES, protocols=PROTOCOLS, strip=True,
                        strip_comments=True)
 
@@ -47,6 +50,8 @@ def text_of(html: str | None) -> str:
     """Plain text of rich text (for search, lists and length checks)."""
     if not html:
         return ""
+    if not _MARKUP.search(str(html)):
+        return re.sub(r"\s+", " ", str(html)).strip()
     return re.sub(r"\s+", " ", _html.unescape(bleach.clean(str(html), tags=set(), strip=True))).strip()
 
 

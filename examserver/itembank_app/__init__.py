@@ -1,0 +1,1 @@
+"""The item-bank area of the app shell: API, pages, the assembly task and the demo bank."""
