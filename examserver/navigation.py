@@ -8,6 +8,9 @@ from flask_babel import gettext
 NAV: list[tuple[str, str, frozenset[str]]] = [
     ("pages.home", "Home", frozenset({"*"})),
     ("pages.audit_page", "Audit trail", frozenset({"admin", "center_auditor"})),
+    ("certification.mine", "My certificates", frozenset({"candidate"})),
+    ("certification.manage", "Certificates", frozenset({"agency_admin", "center_auditor"})),
+    ("certification.verify_form", "Verify a certificate", frozenset({"*"})),
 ]
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from itembank.core.errors import DomainError, NotFound
 from itembank.core.people import Account, Person, RoleGrant
 from itembank.core.reference import Agency, AgencyScope, Occupation, Site, WorkType
-from scoring.certificates import LEVELS
+from scoring.certificates import LEVELS, mask_id_number
 from scoring.certification import (Certificate, CertificateBatch, batch_progress, issue_certificate,
                                    revoke_certificate, verification_view)
 
@@ -125,7 +125,8 @@ def manage():
         batches = [batch_progress(s, b) for b in s.scalars(bq.order_by(CertificateBatch.id.desc()).limit(10))]
         form = _issue_form_data(s, p.agency_id) if p.role == "agency_admin" else None
         agencies = dict(s.execute(select(Agency.id, Agency.name)).all())
-    return render_template("certification/manage.html", certs=certs, total=total, page=page, per=PER_PAGE,
+    masked = {c.id: mask_id_number(c.data["id_number"]) for c in certs}
+    return render_template("certification/manage.html", certs=certs, masked=masked, total=total, page=page, per=PER_PAGE,
                            status=status, number=number, batches=batches, form=form, agencies=agencies,
                            LEVELS=LEVELS, today=dt.date.today().isoformat())
 
