@@ -13,6 +13,7 @@ from itembank.assembly.checker import check_forms
 from itembank.assembly.cpsat_solver import solve_all
 from itembank.assembly.diagnose import conflict_diagnoses, minimal_conflict, supply_diagnoses
 from itembank.assembly.formulation import Formulation, Group, Row, build, deviations
+from itembank.assembly.heuristic import swap_start
 from itembank.assembly.highs_solver import SolveOutcome, solve_form
 from itembank.assembly.model import (AssembledForm, AssemblyResult, Blueprint, Diagnosis, Item, ItemId, Status,
                                      index_pool)
@@ -182,16 +183,19 @@ def _sequential(fm: Formulation, bp: Blueprint, *, seeds: Sequence[int], candida
         budget = max((deadline - time.perf_counter()) / (n_f - k), 0.05)
         t_form = time.perf_counter()
         out = None
-        sub = _sample(fm, available, candidates, np.random.default_rng(seeds[k])) if candidates else None
+        rng = np.random.default_rng(seeds[k])
+        sub = _sample(fm, available, candidates, rng) if candidates else None
         if sub is not None:
+            start = swap_start(fm, sub, extra, rng, goal=accept / 2)
             out = solve_form(fm, available=sub, extra_rows=extra, time_limit=budget, accept=accept,
-                             rel_gap=rel_gap, seed=seeds[k])
+                             rel_gap=rel_gap, seed=seeds[k], start=start)
             if out.status in ("infeasible", "no_solution") or (out.objective or 0.0) > 1.0:
                 out = None
         if out is None:
             left = max(budget - (time.perf_counter() - t_form), 0.05)
+            start = swap_start(fm, available, extra, rng, goal=accept / 2)
             out = solve_form(fm, available=available, extra_rows=extra, time_limit=left, accept=accept,
-                             rel_gap=rel_gap, seed=seeds[k])
+                             rel_gap=rel_gap, seed=seeds[k], start=start)
         if out.status in ("infeasible", "no_solution"):
             return outcomes, out
         chosen = out.chosen[0]

@@ -77,7 +77,8 @@ def _rows_matrix(rows: Sequence[Row], local: NDArray[np.int64]) -> _Mapped | Non
 
 def solve_form(fm: Formulation, *, available: NDArray[np.bool_], extra_rows: Sequence[Row] = (),
                groups: Collection[Group] | None = None, objective: bool = True, time_limit: float = 10.0,
-               accept: float = 0.02, rel_gap: float = 1e-4, seed: int = 0) -> SolveOutcome:
+               accept: float = 0.02, rel_gap: float = 1e-4, seed: int = 0,
+               start: NDArray[np.int64] | None = None) -> SolveOutcome:
     """Choose one form among the ``available`` items minimising the largest target deviation.
 
     Parameters
@@ -101,6 +102,10 @@ def solve_form(fm: Formulation, *, available: NDArray[np.bool_], extra_rows: Seq
     seed
         Seeds the column order and HiGHS's ``random_seed``; same seed, same form (unless the
         time limit cuts the search short).
+    start
+        Pool-local indices of a form to start from (a MIP start). HiGHS checks it: an
+        infeasible start is ignored; a start within ``accept`` of the LP bound ends the search
+        at the root.
     """
     t0 = time.perf_counter()
     if available.shape != (fm.n,):
@@ -163,6 +168,18 @@ def solve_form(fm: Formulation, *, available: NDArray[np.bool_], extra_rows: Seq
     if not objective:
         h.setOptionValue("mip_max_improving_sols", 1)
     h.passModel(lp)
+    if start is not None and len(start):
+        x0 = np.zeros(n_cols)
+        x0[:n] = np.isin(cols_sel, start)
+        if objective:
+            devs = [abs(float(fm.dev_p[start].sum()))]
+            if fm.dev_info is not None:
+                devs.append(abs(float(fm.dev_info[start].sum()) - fm.dev_info_offset))
+            x0[z] = max(devs)
+        sol = highspy.HighsSolution()
+        sol.col_value = x0.tolist()
+        sol.value_valid = True
+        h.setSolution(sol)
     h.run()
     ms = h.getModelStatus()
     info = h.getInfo()

@@ -15,6 +15,9 @@ from hypothesis import strategies as st
 from itembank.assembly import (AssemblyResult, Blueprint, Cell, DifficultyBand, FormTarget, Item, assemble,
                                check_forms, form_statistics, item_information, random_draw)
 from itembank.assembly.diagnose import reachable_points
+from itembank.assembly.formulation import build, deviations
+from itembank.assembly.heuristic import swap_start
+from itembank.assembly.highs_solver import solve_form
 
 
 def item(id, p, element="1.1", item_type="single", points=1.0, level=4, **kw) -> Item:
@@ -436,6 +439,20 @@ def test_reachable_points():
     assert reachable_points([1.0, 1.0, 2.0], 2, 3.0) == {2.0, 3.0}
     assert reachable_points([0.5, 0.5, 0.5], None, 1.0) == {0.0, 0.5, 1.0}
     assert reachable_points([1 / 3], 1, 1.0) is None
+
+
+def test_swap_start_meets_the_count_rules_and_is_checked_by_highs():
+    pool, bp = _medium_bank(), _medium_blueprint(n_forms=1)
+    fm = build(pool, bp)
+    start = swap_start(fm, np.ones(fm.n, dtype=bool), (), np.random.default_rng(0), goal=0.01)
+    assert start is not None
+    ids = [fm.ids[i] for i in start]
+    assert [b for b in check_forms(pool, bp, [ids]) if b.severity == "rule"] == []
+    assert len(start) == 28 and abs(deviations(fm, start)[0]) <= 0.01
+    out = solve_form(fm, available=np.ones(fm.n, dtype=bool), start=start, accept=0.5)
+    assert out.status == "optimal" and out.objective <= max(abs(deviations(fm, start)[0]), 0.5) + 1e-9
+    points_only = dataclasses.replace(bp, cells=tuple(dataclasses.replace(c, count=None) for c in bp.cells))
+    assert swap_start(build(pool, points_only), np.ones(fm.n, dtype=bool), (), np.random.default_rng(0)) is None
 
 
 def test_package_is_pure():
