@@ -502,7 +502,7 @@ def small_problem(draw):
     return pool, bp, draw(st.sampled_from(["sequential", "simultaneous"])), draw(st.booleans())
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_problem())
 def test_any_feasible_solution_passes_the_independent_checker(problem):
     pool, bp, mode, warm = problem
