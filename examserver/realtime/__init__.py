@@ -88,5 +88,6 @@ class StaffNamespace(GuardedNamespace):
 
 
 NAMESPACES = [StaffNamespace("/staff")]
+from examserver.delivery.realtime import NAMESPACES as _delivery; NAMESPACES += _delivery  # noqa: E402,E702
 for ns in NAMESPACES:
     socketio.on_namespace(ns)

@@ -1,0 +1,189 @@
+"""Live pushes and the per-process housekeeping loop.
+
+Rooms: a candidate's sockets join ``attempt:<id>`` on ``/exam``; proctors watching a room join
+``room:<session>:<room>`` on ``/proctor``. Emits go through Flask-SocketIO, so in the scaled profile they
+travel through the Redis message queue to whichever process holds the socket. Redis is never on the
+answer path: a save commits to the database and is acknowledged directly; pushes (pause, extra time,
+progress) are hints, and clients re-sync from the database (``sync`` / ``watch``).
+
+Each server process runs :func:`loop` (every second): it sends the proctor rooms the seats whose progress
+changed (saves only mark an attempt dirty, so the hot path emits nothing), notices candidates whose
+heartbeat stopped (offline within ~12 s even while the socket lingers), touches ``last_seen_at`` in bulk,
+marks stale "online" rows of dead processes offline, and submits attempts whose deadline plus grace has
+passed — whether or not their browser is still there.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select, update
+
+from itembank.core.db import utcnow
+
+from ..extensions import socketio
+from . import operations as ops
+from .models import Attempt
+
+log = logging.getLogger("skillcert.delivery")
+HEARTBEAT_TIMEOUT = 12.0   # s without a heartbeat: the seat shows offline
+STALE_AFTER = 40.0         # s since last_seen_at in the DB: another (dead) process's candidate is offline
+
+
+def proctor_room(session_id: int, room_id: int) -> str:
+    return f"room:{session_id}:{room_id}"
+
+
+def candidates_room(session_id: int) -> str:
+    return f"session:{session_id}"
+
+
+def attempt_room(attempt_id: int) -> str:
+    return f"attempt:{attempt_id}"
+
+
+class Presence:
+    """This process's view of its candidates' sockets and heartbeats."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.sockets: dict[int, set[str]] = {}     # attempt -> sids on this process
+        self.beats: dict[int, float] = {}          # attempt -> monotonic time of last heartbeat
+        self.where: dict[int, tuple[int, int]] = {}  # attempt -> (session, room)
+        self.online: set[int] = set()              # attempts this process has marked online
+        self.dirty: set[int] = set()               # attempts whose progress changed since the last push
+        self.touched: set[int] = set()             # attempts seen since the last last_seen_at update
+
+    def connect(self, attempt_id: int, sid: str, where: tuple[int, int]) -> None:
+        with self.lock:
+            self.sockets.setdefault(attempt_id, set()).add(sid)
+            self.beats[attempt_id] = time.monotonic()
+            self.where[attempt_id] = where
+            self.online.add(attempt_id)
+
+    def disconnect(self, attempt_id: int, sid: str) -> bool:
+        """True when this was the attempt's last socket here (the seat goes offline)."""
+        with self.lock:
+            sids = self.sockets.get(attempt_id, set())
+            sids.discard(sid)
+            if sids:
+                return False
+            self.sockets.pop(attempt_id, None)
+            self.beats.pop(attempt_id, None)
+            self.online.discard(attempt_id)
+            return True
+
+    def beat(self, attempt_id: int) -> bool:
+        """Record a heartbeat; True when the seat was offline (heartbeat had stopped) and is back."""
+        with self.lock:
+            self.beats[attempt_id] = time.monotonic()
+            self.touched.add(attempt_id)
+            if attempt_id not in self.online and attempt_id in self.sockets:
+                self.online.add(attempt_id)
+                return True
+            return False
+
+    def mark_dirty(self, attempt_id: int) -> None:
+        self.dirty.add(attempt_id)  # set.add is atomic under the GIL
+
+    def take(self) -> tuple[set[int], set[int], list[int]]:
+        now = time.monotonic()
+        with self.lock:
+            dirty, self.dirty = self.dirty, set()
+            touched, self.touched = self.touched, set()
+            silent = [a for a in list(self.online) if now - self.beats.get(a, now) > HEARTBEAT_TIMEOUT]
+            for a in silent:
+                self.online.discard(a)
+        return dirty, touched, silent
+
+
+presence = Presence()
+
+
+def push_seats(s, attempts: list[Attempt], now, online: dict[int, bool] | None = None) -> None:
+    by_room: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    counts = ops.answered_counts(s, [a.id for a in attempts])
+    for a in attempts:
+        on = (online or {}).get(a.id)
+        by_room.setdefault((a.session_id, a.room_id), []).append(ops.seat_out(s, a, now, counts.get(a.id, 0), on))
+    for (se, room), rows in by_room.items():
+        socketio.emit("seats", {"seats": rows, "server_now": now.isoformat() + "Z"}, to=proctor_room(se, room),
+                      namespace="/proctor")
+
+
+def push_seat_ids(db, ids: list[int], online: dict[int, bool] | None = None) -> None:
+    if not ids:
+        return
+    now = utcnow()
+    with db.read_scope() as s:
+        rows = list(s.scalars(select(Attempt).where(Attempt.id.in_(ids))))
+        push_seats(s, rows, now, online)
+
+
+def tell_candidate(attempt_id: int, event: str, data: dict[str, Any]) -> None:
+    """A hint to the candidate's browser (it re-syncs its clock from the server on receipt)."""
+    socketio.emit(event, data, to=attempt_room(attempt_id), namespace="/exam")
+
+
+def tick(app: Flask, *, now=None, submit_every: int = 1) -> dict[str, list[int]]:
+    """One round of housekeeping (the loop calls it each second; tests call it directly)."""
+    db = app.extensions["skillcert.db"]
+    now = now or utcnow()
+    dirty, touched, silent = presence.take()
+    out: dict[str, list[int]] = {"silent": silent, "stale": [], "submitted": []}
+    if silent:
+        with db.write_scope() as s:
+            for a in silent:
+                ops.mark_presence(s, a, online=False, now=now)
+        dirty |= set(silent)
+    if touched:
+        with db.write_scope() as s:
+            s.execute(update(Attempt).where(Attempt.id.in_(list(touched)), Attempt.online.is_(True))
+                      .values(last_seen_at=now).execution_options(synchronize_session=False))
+    if submit_every:
+        import datetime as dt
+        with db.write_scope() as s:
+            stale = list(s.scalars(select(Attempt.id).where(
+                Attempt.online.is_(True), Attempt.last_seen_at < now - dt.timedelta(seconds=STALE_AFTER))))
+            stale = [a for a in stale if a not in presence.sockets]
+            for a in stale:
+                ops.mark_presence(s, a, online=False, now=now)
+            out["stale"] = stale
+            out["submitted"] = ops.submit_overdue(s, now=now)
+        for a in out["submitted"]:
+            tell_candidate(a, "submitted", {"reason": "deadline"})
+        dirty |= set(out["stale"]) | set(out["submitted"])
+    if dirty:
+        push_seat_ids(db, sorted(dirty))
+    return out
+
+
+_started: set[int] = set()
+_start_lock = threading.Lock()
+
+
+def ensure_loop(app: Flask) -> None:
+    """Start this process's housekeeping loop once (not under TESTING: tests call :func:`tick`)."""
+    if app.testing:
+        return
+    import os
+    with _start_lock:
+        if os.getpid() in _started:
+            return
+        _started.add(os.getpid())
+
+    def run():
+        n = 0
+        while True:
+            socketio.sleep(1.0)
+            n += 1
+            try:
+                with app.app_context():
+                    tick(app, submit_every=1 if n % 5 == 0 else 0)
+            except Exception:  # noqa: BLE001 - the loop must survive a bad round
+                log.exception("delivery housekeeping round failed")
+
+    socketio.start_background_task(run)
