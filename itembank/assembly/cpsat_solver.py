@@ -156,7 +156,7 @@ def solve_all(fm: Formulation, *, n_forms: int, max_overlap: int, available: NDA
 
     solver = cp_model.CpSolver()
     prm = solver.parameters
-    prm.max_time_in_seconds = float(max(time_limit, 0.01))
+    prm.max_time_in_seconds = float(max(time_limit - (time.perf_counter() - t0), 0.01))  # building counts
     prm.num_workers = int(workers)
     # one worker is deterministic; several are deterministic only when interleaved (slower)
     prm.interleave_search = workers > 1 and deterministic

@@ -160,7 +160,7 @@ def solve_form(fm: Formulation, *, available: NDArray[np.bool_], extra_rows: Seq
     lp.integrality_ = [highspy.HighsVarType.kInteger] * n + ([highspy.HighsVarType.kContinuous] if objective else [])
 
     h = _new_highs()
-    h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
+    h.setOptionValue("time_limit", float(max(time_limit - (time.perf_counter() - t0), 0.01)))  # building counts
     h.setOptionValue("mip_abs_gap", float(accept))
     h.setOptionValue("mip_rel_gap", float(rel_gap))
     h.setOptionValue("random_seed", int(rng.integers(0, 2**31 - 1)))
