@@ -24,7 +24,7 @@ from itembank.core.audit import Actor
 from itembank.core.errors import Conflict, DomainError, Forbidden, NotFound
 from itembank.core.idcard import ID_TYPES, IdNumberError, normalise_id_number
 from itembank.core.people import Account, Person, RoleGrant
-from itembank.core.reference import LEVELS, Agency, Occupation, Room, Site, WorkType
+from itembank.core.reference import LEVELS, Agency, AgencyScope, Occupation, Room, Site, WorkType
 
 from . import rules
 from .models import (CONFLICT_KINDS, DUTIES, SUBJECTS, VALIDITY, Ban, ConflictDeclaration, ExamPlan, ExamSession,
@@ -33,6 +33,12 @@ from .models import (CONFLICT_KINDS, DUTIES, SUBJECTS, VALIDITY, Ban, ConflictDe
 
 EDITABLE = ("draft", "filed", "approved")  # before the exam starts
 REGISTRATION_OPEN = ("draft", "filed", "approved")
+
+
+def local_today() -> dt.date:
+    """Today in China Standard Time (UTC+8): the date deadlines are counted in. Only the shell calls this."""
+    from itembank.core.db import utcnow
+    return (utcnow() + dt.timedelta(hours=8)).date()
 
 
 def _ensure(cond: bool, code: str, message: str, field: str | None = None, cls=DomainError):
@@ -134,6 +140,19 @@ def blocking_bans(s: Session, person_id: int, plan: ExamPlan, today: dt.date) ->
 
 # --- plans ---------------------------------------------------------------------------------------
 
+def in_scope(s: Session, agency: Agency, occupation: Occupation, level: int, work_type: WorkType | None) -> bool:
+    """Whether the approved scope covers this plan. Stricter than ``directory.in_scope``: a plan for the whole
+    occupation (no work type) needs an occupation-wide approval; a scope approved only for one work type does
+    not cover the occupation at large. A work-type plan is covered by its work type or the whole occupation."""
+    q = select(AgencyScope.id).where(AgencyScope.agency_id == agency.id, AgencyScope.occupation_id == occupation.id,
+                                     AgencyScope.level == level)
+    if work_type is None:
+        q = q.where(AgencyScope.work_type_id.is_(None))
+    else:
+        q = q.where((AgencyScope.work_type_id == work_type.id) | AgencyScope.work_type_id.is_(None))
+    return s.scalar(q.limit(1)) is not None
+
+
 def create_plan(s: Session, actor: Actor, *, agency: Agency, site: Site, occupation: Occupation, level: int,
                 first_day: dt.date, last_day: dt.date | None = None, work_type: WorkType | None = None,
                 title: str = "", subjects: dict[str, float] | None = None,
@@ -145,7 +164,7 @@ def create_plan(s: Session, actor: Actor, *, agency: Agency, site: Site, occupat
     if work_type is not None:
         _ensure(work_type.occupation_id == occupation.id, "bad_work_type",
                 "工种不属于该职业 (work type belongs to another occupation)", "work_type_id")
-    if not directory.in_scope(s, agency, occupation, level, work_type):
+    if not in_scope(s, agency, occupation, level, work_type):
         wt = f"（{work_type.name}）" if work_type else ""
         raise Forbidden("out_of_scope", f"{occupation.name}{wt}{LEVELS[level][0]} 不在机构备案范围内，不得开展认定 "
                         f"(outside the agency's approved scope; 指引 art. 14(2))", "level")
@@ -280,7 +299,7 @@ def file_plan(s: Session, actor: Actor, plan: ExamPlan, *, today: dt.date, late_
     """
     if plan.status != "draft":
         raise Conflict("bad_status", f"只有草稿可以报备 (only a draft can be filed; it is {plan.status})", "status")
-    if not directory.in_scope(s, plan.agency, plan.occupation, plan.level, plan.work_type):
+    if not in_scope(s, plan.agency, plan.occupation, plan.level, plan.work_type):
         raise Forbidden("out_of_scope", "该计划已不在机构备案范围内 (no longer in the agency's approved scope)", "level")
     _ensure(bool(plan.sessions), "no_sessions", "请先安排场次 (add the sessions first)", "sessions")
     regs = [r for r in plan.registrations if r.status == "registered"]
