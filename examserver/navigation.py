@@ -11,6 +11,9 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("certification.mine", "My certificates", frozenset({"candidate"})),
     ("certification.manage", "Certificates", frozenset({"agency_admin", "center_auditor"})),
     ("certification.verify_form", "Verify a certificate", frozenset({"*"})),
+    ("itembank.browser", "Item bank", frozenset({"item_writer", "item_reviewer", "agency_admin"})),
+    ("itembank.review_queue", "Review queue", frozenset({"item_reviewer"})),
+    ("itembank.blueprints", "Blueprints", frozenset({"item_writer", "item_reviewer"})),
 ]
 
 

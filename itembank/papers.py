@@ -319,12 +319,16 @@ def execute_run(db: Database, run_id: int, *, notify: Notify | None = None) -> d
     summary = result_summary(result, pool)
     if not result.ok:
         return _finish(db, run_id, "infeasible" if result.status == "infeasible" else "failed", summary, notify)
-    with db.write_scope() as s:
-        run = s.get(AssemblyRun, run_id)
-        if run.status in ("done", "infeasible", "failed"):  # a concurrent execution finished first
-            return run_out(run)
-        papers = _create_papers(s, run, result, pins)
-        summary["paper_ids"] = [p.id for p in papers]
+    try:
+        with db.write_scope() as s:
+            run = s.get(AssemblyRun, run_id)
+            if run.status in ("done", "infeasible", "failed"):  # a concurrent execution finished first
+                return run_out(run)
+            papers = _create_papers(s, run, result, pins)
+            summary["paper_ids"] = [p.id for p in papers]
+    except Exception as e:  # noqa: BLE001 - recorded on the run so the page stops waiting
+        summary["error"] = f"{type(e).__name__}: {e}"[:500]
+        return _finish(db, run_id, "failed", summary, notify)
     return _finish(db, run_id, "done", summary, notify)
 
 
@@ -374,7 +378,8 @@ def _pick_practical(s: Session, bp: ExamBlueprint, n_forms: int, seed: int) -> l
     out = []
     for f in range(n_forms):
         picked = [order[(f * bp.practical_count + k) % len(order)] for k in range(bp.practical_count)] if order else []
-        out.append([(r[0], r[2], float(r[3] or 0)) for r in dict.fromkeys(picked)])
+        unique = {r[0]: r for r in picked}  # an item once per form even when tasks run short
+        out.append([(r[0], r[2], float(r[3] or 0)) for r in unique.values()])
     return out
 
 

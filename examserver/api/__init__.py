@@ -165,3 +165,4 @@ from . import agencies, audit, auth, meta, people  # noqa: E402,F401  (register 
 from examserver.certification import api as _certification_api  # noqa: E402,F401
 from examserver.administration import api as _administration_api  # noqa: E402,F401
 from examserver.delivery import api as _delivery_api  # noqa: E402,F401
+from examserver.itembank_app import api as _itembank_app_api  # noqa: E402,F401
