@@ -218,7 +218,7 @@ def plan_action(plan_id: int, action: str):
 
 
 ACTION_LABELS = {"file": "File with the centre", "return": "Return to the agency", "approve": "Approve",
-                 "start": "Start the exam", "close": "Close", "report": "Report results", "audit": "Audit results"}
+                 "start": "Begin the assessment", "close": "Close", "report": "Report results", "audit": "Audit results"}
 
 
 @bp.get("/plans/<int:plan_id>/documents/<int:doc_id>")
