@@ -144,7 +144,8 @@ def _issue_form_data(s, agency_id: int) -> dict:
                       .outerjoin(WorkType, WorkType.id == AgencyScope.work_type_id)
                       .where(AgencyScope.agency_id == agency_id)
                       .order_by(Occupation.code, WorkType.name, AgencyScope.level.desc())).all()
-    return {"agency": agency, "sites": agency.sites, "candidates": candidates, "scope": scope}
+    sites = [(st.id, st.name, st.code_prefix) for st in agency.sites]
+    return {"agency": agency, "sites": sites, "candidates": candidates, "scope": scope}
 
 
 @bp.post("/certificates/issue")
