@@ -83,6 +83,7 @@ class SessionOut(BaseModel):
     rooms: list[str]
     forms: list[str]
     tasks: list[str]
+    access_code: str
     seated: int
     seating_seed: str | None
 
@@ -135,7 +136,7 @@ def plan_out(s, plan: ExamPlan, today: dt.date | None = None) -> PlanOut:
 def session_out(se: ExamSession) -> SessionOut:
     return SessionOut(id=se.id, name=se.name, subject=se.subject.subject, starts_at=se.starts_at, ends_at=se.ends_at,
                       room_ids=[r.room_id for r in se.rooms], rooms=[r.room.name for r in se.rooms],
-                      forms=se.form_labels, tasks=se.task_list, seated=len(se.seats), seating_seed=se.seating_seed)
+                      forms=se.form_labels, tasks=se.task_list, access_code=se.access_code, seated=len(se.seats), seating_seed=se.seating_seed)
 
 
 class PlanIn(BaseModel):
