@@ -13,6 +13,7 @@
     document.getElementById("overlap").innerHTML = "<tr><th></th>" + labels.map((l) => `<th>${l}</th>`).join("") + "</tr>" +
       st.overlap.map((row, i) => `<tr><th>${labels[i]}</th>` + row.map((n, j) => `<td class="num ${i !== j && n > 0 ? "short" : ""}">${n}</td>`).join("") + "</tr>").join("");
     if (window.Chart) {
+      for (const id of ["p-chart", "tif-chart"]) { const old = Chart.getChart(document.getElementById(id)); if (old) old.destroy(); }
       new Chart(document.getElementById("p-chart"), { type: "bar", data: { labels: c.p_bins,
         datasets: c.forms.map((f, i) => ({ label: f.form_label, data: f.p_histogram, backgroundColor: colors[i % colors.length] })) },
         options: { animation: false, plugins: { title: { display: true, text: ib.msg("各难度段题数", "Items per difficulty band") } } } });
