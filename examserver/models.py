@@ -6,5 +6,6 @@ from itembank import blueprints, items, papers  # noqa: F401
 from scoring import certification  # noqa: F401
 from examserver.administration import models as _administration_models  # noqa: F401
 from examserver.delivery import models as _delivery_models  # noqa: F401
+from examserver.violations import models as _violations_models  # noqa: F401
 
 metadata = Base.metadata
