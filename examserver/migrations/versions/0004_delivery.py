@@ -1,7 +1,12 @@
 """delivery: session delivery settings, attempts, the append-only answer log, latest answers, attempt events
 
 Revision ID: 0004_delivery
-Revises: 0001
+Revises: 0003_administration (depends on 0002_itembank)
+
+Branches from 0003_administration rather than 0001: with 0006_violations depending on this revision, a
+``down_revision='0001'`` plus ``depends_on=('0002_itembank', '0003_administration')`` made ``alembic upgrade
+heads`` fail with ``KeyError: '0001'`` on a fresh database (alembic's head bookkeeping with chained
+cross-branch dependencies).
 Create Date: 2026-11-25 21:30:00
 """
 from alembic import op
@@ -9,9 +14,9 @@ import sqlalchemy as sa
 
 
 revision = '0004_delivery'
-down_revision = '0001'
+down_revision = '0003_administration'
 branch_labels = None
-depends_on = ('0002_itembank', '0003_administration')
+depends_on = ('0002_itembank',)
 
 
 def upgrade() -> None:
