@@ -6,13 +6,14 @@ ones; whether supervision took place (and assessment beyond scope); violations f
 certificates issued.
 
 Each figure comes from a *provider*: ``provider(s, scope) -> Figure``. This area provides the figures whose
-data it owns (standards used by its plans, supervision coverage, plans and candidates). Figures owned by
-areas not built yet (papers: item bank; violations; certificates) report ``available=False`` and say so;
-an area adds its figure with :func:`register_figure` (same key replaces the placeholder), e.g. in its
-``api`` module::
+data it owns (plans, standards used, supervision coverage) and reads two areas that exist: papers (the item
+bank's sealed papers bound to this quarter's seats, classed by their items' bank) and certificates
+(``scoring.certification``). Violations have no tables yet, so that figure reports ``available=False``
+and says so; the violations area adds its figure with :func:`register_figure` (same key replaces the
+placeholder), e.g. in its ``api`` module::
 
     from examserver.administration.quality import Figure, register_figure
-    register_figure("papers", lambda s, scope: Figure("papers", "试卷来源", "Papers by source", True, rows=[...]))
+    register_figure("violations", lambda s, scope: Figure("violations", "违纪违规处理情况", "Violations", True, rows=[...]))
 """
 from __future__ import annotations
 
@@ -122,6 +123,54 @@ def _supervision_figure(s: Session, scope: QualityScope) -> Figure:
     ])
 
 
+def paper_bank_class(sources: set[str]) -> str:
+    """A paper's bank class from the sources of its items: all national → national; otherwise, with no item
+    from an unfiled own bank → approved local; else unapproved (seed 002: 国家题库 / 经部认定的地方题库 / 未经认定)."""
+    if sources and sources <= {"national"}:
+        return "national"
+    if sources and "own" not in sources:
+        return "local"
+    return "unapproved"
+
+
+def _papers_figure(s: Session, scope: QualityScope) -> Figure:
+    """Sealed papers bound to the seats of this quarter's sessions, by the bank their items come from."""
+    from itembank.items import ItemVersion
+    from itembank.papers import PaperItem
+
+    from .models import ExamSession, SeatAssignment
+    ids = [p.id for p in _plans(s, scope)]
+    paper_ids = set(s.scalars(select(SeatAssignment.paper_id).join(ExamSession).where(
+        ExamSession.plan_id.in_(ids), SeatAssignment.paper_id.is_not(None)))) if ids else set()
+    counts = {"national": 0, "local": 0, "unapproved": 0}
+    for pid in sorted(paper_ids):
+        sources = set(s.scalars(select(ItemVersion.source).join(PaperItem, PaperItem.item_version_id == ItemVersion.id)
+                                .where(PaperItem.paper_id == pid)))
+        counts[paper_bank_class(sources)] += 1
+    unbound = s.scalar(select(func.count(ExamSession.id)).where(ExamSession.plan_id.in_(ids), ExamSession.id.in_(
+        select(SeatAssignment.session_id).where(SeatAssignment.paper_id.is_(None))))) if ids else 0
+    return Figure("papers", "题库使用情况", "Papers by bank", True, [
+        ("使用国家题库试卷", "Papers from the national bank", counts["national"]),
+        ("使用经备案地方题库试卷", "Papers from approved local banks", counts["local"]),
+        ("使用未经备案题库试卷", "Papers from unapproved banks", counts["unapproved"]),
+        ("尚未绑定试卷的场次", "Sessions with seats not yet bound to a paper", unbound or 0),
+    ], note="按本季度场次座位绑定的试卷计数 (papers bound to the seats of the quarter's sessions)")
+
+
+def _certificates_figure(s: Session, scope: QualityScope) -> Figure:
+    from scoring.certification import Certificate
+    start, end = scope.bounds
+    q = select(Certificate.status, func.count(Certificate.id)).where(Certificate.issue_date >= start,
+                                                                      Certificate.issue_date <= end)
+    if scope.agency_id is not None:
+        q = q.where(Certificate.agency_id == scope.agency_id)
+    by_status = dict(s.execute(q.group_by(Certificate.status)).all())
+    return Figure("certificates", "证书发放情况", "Certificates issued", True, [
+        ("本季度发证", "Issued this quarter", sum(by_status.values())),
+        ("其中已撤销", "Of which revoked since", by_status.get("revoked", 0)),
+    ], note="按发证日期计 (by issue date)")
+
+
 def _not_yet(key: str, zh: str, en: str, area: str) -> Provider:
     def provider(s: Session, scope: QualityScope) -> Figure:
         return Figure(key, zh, en, False, note=f"暂无数据：{area}尚未上线 (not yet available: the {key} area is not "
@@ -131,10 +180,10 @@ def _not_yet(key: str, zh: str, en: str, area: str) -> Provider:
 
 register_figure("plans", _plans_figure)
 register_figure("standards", _standards_figure)
-register_figure("papers", _not_yet("papers", "题库使用情况", "Papers by bank", "题库组卷"))
+register_figure("papers", _papers_figure)
 register_figure("supervision", _supervision_figure)
 register_figure("violations", _not_yet("violations", "违纪违规处理情况", "Violations found and handled", "违纪违规处理"))
-register_figure("certificates", _not_yet("certificates", "证书发放情况", "Certificates issued", "证书管理"))
+register_figure("certificates", _certificates_figure)
 
 
 def quarterly_report(s: Session, scope: QualityScope) -> list[Figure]:
