@@ -166,3 +166,4 @@ from examserver.certification import api as _certification_api  # noqa: E402,F40
 from examserver.administration import api as _administration_api  # noqa: E402,F401
 from examserver.delivery import api as _delivery_api  # noqa: E402,F401
 from examserver.itembank_app import api as _itembank_app_api  # noqa: E402,F401
+from examserver.violations import api as _violations_api  # noqa: E402,F401
