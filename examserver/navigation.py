@@ -20,6 +20,8 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("itembank.browser", "Item bank", frozenset({"item_writer", "item_reviewer", "agency_admin"})),
     ("itembank.review_queue", "Review queue", frozenset({"item_reviewer"})),
     ("itembank.blueprints", "Blueprints", frozenset({"item_writer", "item_reviewer"})),
+    ("violations.queue", "Violations", frozenset({"proctor", "chief_proctor", "agency_admin", "center_auditor"})),
+    ("violations.mine", "My violation cases", frozenset({"candidate"})),
 ]
 
 
