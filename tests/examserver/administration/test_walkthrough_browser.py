@@ -45,7 +45,7 @@ def served(tmp_path_factory):
     proc = subprocess.Popen(cli + ["serve", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
+    for _ in range(600):  # gevent start-up takes a while on a busy machine
         try:
             urllib.request.urlopen(base + "/healthz", timeout=1)
             break
@@ -83,6 +83,12 @@ def _option(page, select: str, text: str) -> str:
     return page.locator(f"{select} option", has_text=text).first.get_attribute("value")
 
 
+def _submit(page, selector: str) -> None:
+    """Click a submit button and wait for the page it posts to (POST, redirect, GET)."""
+    with page.expect_navigation():
+        page.locator(selector).first.click()
+
+
 def _flash(page) -> str:
     return " ".join(page.locator(".flash").all_inner_texts())
 
@@ -108,7 +114,7 @@ def test_agency_admin_walkthrough(served, browser, tmp_path):
     second_day = (dt.date.fromisoformat(first_day) + dt.timedelta(days=1)).isoformat()
     page.fill("form[data-testid=new-plan] input[name=last_day]", second_day)
     page.fill("input[name=title]", "车工四级 第二批（演示）")
-    page.click("form[data-testid=new-plan] button[type=submit]")
+    _submit(page, "form[data-testid=new-plan] button[type=submit]")
     page.wait_for_selector("[data-testid=plan-title]")
     assert "草稿" in page.inner_text("[data-testid=plan-status]")
     plan_url = page.url
@@ -118,7 +124,7 @@ def test_agency_admin_walkthrough(served, browser, tmp_path):
     page.fill(f"{form} input[name=ends]", "15:30")
     for label in ("301", "302"):
         page.locator(f"{form} label.check", has_text=label).locator("input").check()
-    page.click(f"{form} button[type=submit]")
+    _submit(page, f"{form} button[type=submit]")
     assert "场次已添加" in _flash(page), _flash(page)
     page.select_option(f"{form} select[name=subject]", "practical")
     page.fill(f"{form} input[name=day]", second_day)  # the workshop is busy with the demo plan on day one
@@ -127,7 +133,7 @@ def test_agency_admin_walkthrough(served, browser, tmp_path):
     page.locator(f"{form} label.check", has_text="实训车间").locator("input").check()
     page.fill(f"{form} input[name=forms]", "A")
     page.fill(f"{form} textarea[name=tasks]", "轴类零件加工")
-    page.click(f"{form} button[type=submit]")
+    _submit(page, f"{form} button[type=submit]")
     assert "场次已添加" in _flash(page), _flash(page)
     assert page.locator("[data-testid=sessions] tbody tr").count() == 2
 
@@ -143,7 +149,7 @@ def test_agency_admin_walkthrough(served, browser, tmp_path):
     upload = tmp_path / "考生.xlsx"
     wb.save(upload)
     page.set_input_files("form[data-testid=import-form] input[type=file]", str(upload))
-    page.click("form[data-testid=import-form] button[type=submit]")
+    _submit(page, "form[data-testid=import-form] button[type=submit]")
     page.wait_for_selector("[data-testid=import-result]")
     assert "成功报名 60 人" in _flash(page)
     refused = page.inner_text("[data-testid=import-result]")
@@ -152,13 +158,13 @@ def test_agency_admin_walkthrough(served, browser, tmp_path):
 
     # 3. file with the centre: 13 working days lie between today and the first day, so it is on time
     page.goto(plan_url)
-    page.click("form[data-testid=action-file] button")
+    _submit(page, "form[data-testid=action-file] button")
     assert "已报备" in page.inner_text("[data-testid=plan-status]"), _flash(page)
     assert "逾期" not in page.inner_text("[data-testid=filed-on]")
 
     # 4. seat at random in the two rooms: 30 + 30, A/B alternating, neighbours differ
     page.click("nav.tabs >> text=考场编排")
-    page.locator("form[data-testid=seat-form] button").first.click()
+    _submit(page, "form[data-testid=seat-form] button")
     assert "已随机编排 60 名考生座位" in _flash(page), _flash(page)
     cells = page.locator(".adm-session").first.locator(".cell[data-form]")
     assert cells.count() == 60
@@ -188,7 +194,7 @@ def test_agency_admin_walkthrough(served, browser, tmp_path):
                            _option(page, f"{af} select[name=room_id]", room_text) if room_text else "")
         page.select_option(f"{af} select[name=task]",
                            _option(page, f"{af} select[name=task]", task) if task else "")
-        page.click(f"{af} button[type=submit]")
+        _submit(page, f"{af} button[type=submit]")
         assert "已安排" in _flash(page), _flash(page)
 
     assign("chief_proctor", "chief", "理论", "301")
@@ -201,7 +207,7 @@ def test_agency_admin_walkthrough(served, browser, tmp_path):
     assert "督导" in problems and "监考" not in problems
 
     # 6. draw the supervisor: seed, pool and the re-run check are shown
-    page.click("form[data-testid=draw-form] button")
+    _submit(page, "form[data-testid=draw-form] button")
     assert "已抽取质量督导员" in _flash(page), _flash(page)
     assert page.locator("[data-testid=staff-ready]").count() == 1
     draw = page.inner_text("[data-testid=draw]")
@@ -214,13 +220,13 @@ def test_agency_admin_walkthrough(served, browser, tmp_path):
     pdf = pathlib.Path(dl.value.path())
     assert pdf.read_bytes().startswith(b"%PDF-")
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-    assert "Pages:          60" in info
+    assert int(next(x.split()[-1] for x in info.splitlines() if x.startswith("Pages:"))) == 60
     ctx.close()
 
     # 8. the centre auditor approves: pass marks are now fixed
     ctx, page = _login(browser, base, "auditor")
     page.goto(plan_url)
-    page.click("form[data-testid=action-approve] button")
+    _submit(page, "form[data-testid=action-approve] button")
     assert "已审核" in page.inner_text("[data-testid=plan-status]")
     ctx.close()
 
