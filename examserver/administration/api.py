@@ -25,7 +25,7 @@ from ..access import require_agency, roles
 from ..api import endpoint
 from ..db import db_read, db_write
 from . import operations as ops
-from . import quality, rules, spreadsheets, tickets
+from . import quality, rules, spreadsheets, tasks as _tasks, tickets  # noqa: F401  (tasks: registers the Celery task)
 from .models import (PLAN_STATUSES, SUBJECTS, Ban, ExamPlan, ExamSession, Registration, StaffAssignment,
                      SupervisorDraw, SupervisorReport)
 

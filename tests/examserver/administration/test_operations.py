@@ -574,3 +574,20 @@ def test_the_demo_plan_is_filed_on_time_seated_staffed_and_drawn(db, demo):
         assert not any(a.account_id == recusing.id for a in ops.staff_of(s, plan))
         banned = s.scalar(select(Person).where(Person.name == "宋立军"))
         assert ops.active_bans(s, banned.id, ops.local_today())
+
+
+def test_the_reminder_task_runs_in_process_and_is_idempotent_per_day(app, db, world):
+    from examserver.administration.tasks import remind_reports
+    with db.write_scope() as s:
+        plan = make_plan(s, world)
+        agency = world.actor(s, "agency")
+        ops.file_plan(s, agency, plan, today=world.today)
+        ops.approve_plan(s, world.actor(s, "auditor"), plan)
+        _seat_and_staff(s, world, plan)
+        ops.start_plan(s, agency, plan)
+        report_id = s.scalar(select(SupervisorReport.id).where(SupervisorReport.plan_id == plan.id))
+    with app.app_context():
+        assert remind_reports.delay("2026-12-21").get() == {"reminded": [report_id]}
+        assert remind_reports.delay("2026-12-21").get() == {"reminded": []}
+    with db.read_scope() as s:
+        assert s.get(SupervisorReport, report_id).reminders == 1
