@@ -552,8 +552,11 @@ def reports():
         if p.role == "agency_admin":
             q = q.where(ExamPlan.agency_id == p.agency_id)
         sup_reports = s.scalars(q.limit(200)).all()
-        chart = {f.key: {"labels": [zh for zh, _en, _v in f.rows], "values": [v for _zh, _en, v in f.rows]}
-                 for f in figures if f.available}
+        chart = {}
+        for f in figures:  # counts only (percentages and plan status tallies stay in the tables)
+            rows = [(zh, v) for zh, _en, v in f.rows if isinstance(v, int) and "%" not in zh]
+            if f.available and f.key != "plans" and rows:
+                chart[f.key] = {"labels": [zh for zh, _v in rows], "values": [v for _zh, v in rows]}
         return render_template("administration/reports.html", **_ctx(
             figures=figures, year=year, quarter=quarter, bounds=scope.bounds, sup_reports=sup_reports, today=today,
             chart=chart))
