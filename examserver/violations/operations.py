@@ -139,7 +139,7 @@ def open_case(s: Session, actor: Actor, *, agency: Agency, party: str, category:
     if session is not None:
         sitting = session.starts_at.date()
     case = ViolationCase(
-        number="pending", party=party, agency_id=agency.id, person_id=person.id if person else None,
+        number=_placeholder(), party=party, agency_id=agency.id, person_id=person.id if person else None,
         plan_id=plan.id if plan else None, session_id=session.id if session else None,
         room_id=room.id if room else None, subject=subject, occurred_at=occurred_at, sitting_date=sitting,
         found_after=found_after, category=category, facts=facts, proposed_article=proposed.article,
@@ -261,10 +261,15 @@ def _place(case: ViolationCase, s: Session) -> str:
     return "".join(f"“{p}”" if i == 0 else p for i, p in enumerate(parts)) or case.agency.name
 
 
-def _doc_number(s: Session, kind: str, case: ViolationCase, now: dt.datetime) -> str:
-    prefix = {"notice": "GZ", "decision": "JD", "review": "FH"}[kind]
-    n = s.scalar(select(func.count(CaseDocument.id)).where(CaseDocument.kind == kind)) or 0
-    return f"{prefix}-{now.year}-{n + 1:06d}"
+def _doc_number(kind: str, doc_id: int, now: dt.datetime) -> str:
+    """告知书 GZ-, 决定书 JD-, 复核决定书 FH-: year and the row id (unique without a counter to contend on)."""
+    return f"{ {'notice': 'GZ', 'decision': 'JD', 'review': 'FH'}[kind]}-{now.year}-{doc_id:06d}"
+
+
+def _placeholder() -> str:
+    """A unique stand-in number until the row id is known (concurrent inserts never collide on it)."""
+    import uuid
+    return "tmp-" + uuid.uuid4().hex[:18]
 
 
 def _basis(article: int, clause: int | None, severity: str | None, found_after: bool) -> str:
@@ -288,10 +293,13 @@ def _issue(s: Session, actor: Actor, case: ViolationCase, *, kind: str, now: dt.
            extra: dict | None = None) -> CaseDocument:
     to, masked = _person_label(case)
     issuer = case.agency.name if case.party != "agency" else "职业技能鉴定中心（评价机构监管部门）"
-    doc = CaseDocument(case_id=case.id, kind=kind, number=_doc_number(s, kind, case, now), outcome=outcome,
+    doc = CaseDocument(case_id=case.id, kind=kind, number=_placeholder(), outcome=outcome,
                        article=case.article, clause=case.clause, severity=case.severity, facts=facts,
                        reasons=reasons, basis=basis, consequences=consequences, deadline=deadline, issued_at=now,
                        issued_by=actor.account_id, issuer_name=issuer, delivered_at=now)
+    s.add(doc)
+    s.flush()
+    doc.number = _doc_number(kind, doc.id, now)
     signatures = [f"{sig.name}（{ROLES.get(sig.role, (sig.role,))[0]}）" for sig in case.signatures]
     render = dict(kind=kind, number=doc.number, case_number=case.number, to=to, id_masked=masked,
                   agency=case.agency.name, occurred_at=case.occurred_at, place=_place(case, s), facts=facts,
@@ -299,7 +307,6 @@ def _issue(s: Session, actor: Actor, case: ViolationCase, *, kind: str, now: dt.
                   issuer=issuer, signatures=signatures, **(extra or {}))
     doc.pdf = documents.render_document(render)
     doc.pdf_sha256 = hashlib.sha256(doc.pdf).hexdigest()
-    s.add(doc)
     s.flush()
     return doc
 
