@@ -24,7 +24,7 @@ FRAMEWORK_PUBLIC = {"static"}
 
 @dataclasses.dataclass(frozen=True)
 class Access:
-    kind: str  # 'public' | 'signed_in' | 'roles'
+    kind: str  # 'public' | 'signed_in' | 'roles' | 'attempt'
     roles: frozenset[str] = frozenset()
     reason: str = ""
 
@@ -59,6 +59,22 @@ def roles(*names: str) -> Callable:
     if unknown or not names:
         raise ValueError(f"unknown roles {sorted(unknown)}")
     return _declare(Access("roles", frozenset(names)))
+
+
+def attempt_holder() -> Callable:
+    """Only the holder of a valid exam-attempt token (header ``X-Attempt-Token``): candidates sit the exam
+    with their admission ticket, ID number and the session access code, not with an account. The token
+    is checked by the verifier the delivery area registers, before the view runs; the claims are in
+    ``g.attempt_claims``."""
+    return _declare(Access("attempt"))
+
+
+_attempt_verifier: Callable[[str | None], object | None] | None = None
+
+
+def register_attempt_verifier(verify: Callable[[str | None], object | None]) -> None:
+    global _attempt_verifier
+    _attempt_verifier = verify
 
 
 def access_of(fn) -> Access | None:
@@ -132,6 +148,12 @@ def enforce() -> None:
     if access is None:
         current_app.logger.error("route %s has no access declaration; refused", endpoint)
         abort(403)
+    if access.kind == "attempt":
+        claims = _attempt_verifier(request.headers.get("X-Attempt-Token")) if _attempt_verifier else None
+        if claims is None:
+            abort(401)
+        g.attempt_claims = claims
+        return
     if not access.allows(g.principal):
         abort(401 if g.principal is None else 403)
 

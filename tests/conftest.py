@@ -30,12 +30,12 @@ def pytest_collection_modifyitems(config, items):
                                                     "scaled pass (SKILLCERT_TEST_PROFILE=scaled, see .ci/run)"))
 
 
-def _fresh_pg_database() -> tuple[str, callable]:
+def _fresh_pg_database(template: str | None = None) -> tuple[str, callable]:
     import sqlalchemy as sa
     name = f"sc_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(TEST_PG, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        c.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     url = re.sub(r"/[^/]*$", f"/{name}", TEST_PG)
 
     def drop():
@@ -45,13 +45,65 @@ def _fresh_pg_database() -> tuple[str, callable]:
     return url, drop
 
 
+@pytest.fixture(scope="session")
+def _templates(tmp_path_factory):
+    """Deployments built once per test session and copied per test: 'schema' (migrated, empty) and 'demo'.
+
+    A copy includes the data directory (secret and signing keys, so the demo's signed audit
+    checkpoints and certificates verify) and the database (a SQLite file, or on PostgreSQL a
+    database created from a template database).
+    """
+    built: dict[str, tuple[str, str | None]] = {}
+    drops = []
+
+    def get(kind: str) -> tuple[str, str | None]:
+        if kind not in built:
+            import shutil
+            d = tmp_path_factory.mktemp(f"template-{kind}") / "data"
+            env = {"SKILLCERT_DATA_DIR": str(d)}
+            pg_name = None
+            if TEST_PG:
+                url, drop = _fresh_pg_database()
+                drops.append(drop)
+                env["SKILLCERT_DATABASE_URL"] = url
+                pg_name = url.rsplit("/", 1)[1]
+            from examserver import create_app
+            from examserver.migrate import upgrade
+            from itembank.core.config import load_settings
+            upgrade(load_settings(env).database_url)
+            if kind == "demo":
+                from examserver.demo import load_demo
+                app = create_app(env=env)
+                with app.extensions["skillcert.db"].write_scope() as s:
+                    DEMO_LOGINS[:] = load_demo(s)
+                app.extensions["skillcert.db"].dispose()
+            for f in d.glob("*.writelock"):
+                f.unlink()
+            shutil.rmtree(d / "__pycache__", ignore_errors=True)
+            built[kind] = (str(d), pg_name)
+        return built[kind]
+
+    yield get
+    for drop in drops:
+        drop()
+
+
+DEMO_LOGINS: list = []
+
+
 @pytest.fixture
-def env(tmp_path, request):
-    """Environment of a fresh deployment: its own data directory, and PostgreSQL when configured."""
-    e = {"SKILLCERT_DATA_DIR": str(tmp_path / "data"), "SKILLCERT_LOGIN_RATE_LIMIT": "1000 per minute"}
+def env(tmp_path, request, _templates):
+    """Environment of a fresh deployment: its own data directory and database, already migrated
+    (and holding the demo data when the test asks for ``demo``); PostgreSQL in the scaled pass."""
+    import shutil
+    kind = "demo" if "demo" in request.fixturenames else "schema"
+    src, pg_template = _templates(kind)
+    data = tmp_path / "data"
+    shutil.copytree(src, data)
+    e = {"SKILLCERT_DATA_DIR": str(data), "SKILLCERT_LOGIN_RATE_LIMIT": "1000 per minute"}
     drop = None
-    if TEST_PG and request.node.get_closest_marker("db"):
-        e["SKILLCERT_DATABASE_URL"], drop = _fresh_pg_database()
+    if TEST_PG:
+        e["SKILLCERT_DATABASE_URL"], drop = _fresh_pg_database(template=pg_template)
     if TEST_REDIS and request.node.get_closest_marker("scaled"):
         e["SKILLCERT_REDIS_URL"] = TEST_REDIS
     yield e
@@ -62,9 +114,6 @@ def env(tmp_path, request):
 @pytest.fixture
 def app(env):
     from examserver import create_app
-    from examserver.migrate import upgrade
-    from itembank.core.config import load_settings
-    upgrade(load_settings(env).database_url)
     application = create_app({"TESTING": True}, env=env)
     yield application
     application.extensions["skillcert.db"].dispose()
@@ -76,11 +125,9 @@ def db(app):
 
 
 @pytest.fixture
-def demo(app, db):
-    """The demo data set, loaded into this test's database."""
-    from examserver.demo import load_demo
-    with db.write_scope() as s:
-        return load_demo(s)
+def demo(env):
+    """The demo data set (copied from a session-wide build); returns the demo logins."""
+    return list(DEMO_LOGINS)
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """Delivery's HTTP API: candidate sign-in, the attempt (state, start, changes, flag, submit) as the fallback
 when websockets are blocked, and the proctor's seat map, actions and timelines.
 
-Candidate routes are declared ``@public`` because candidates hold no staff account: they prove themselves
+Candidate routes are declared ``@attempt_holder()``: candidates hold no staff account; they prove themselves
 with the attempt token from :func:`delivery_login` (ticket number + ID number + the session access code) in
-the ``X-Attempt-Token`` header, checked by :func:`_claims` before anything runs. The header is not ambient
+the ``X-Attempt-Token`` header, which the access layer checks before the view runs (deny by default). The header is not ambient
 authority (unlike a cookie), so these routes need no CSRF token.
 """
 from __future__ import annotations
@@ -18,15 +18,14 @@ from itembank.core.db import utcnow
 from itembank.core.errors import DomainError
 from itembank.core.people import Person
 
-from ..access import public, roles
+from ..access import attempt_holder, public, register_attempt_verifier, roles
 from ..api import ApiError, endpoint
 from ..db import db_read, db_write
 from ..extensions import limiter
 from . import live, operations as ops, proctoring, tokens
 from .models import Attempt
 
-TOKEN_ROUTE = ("candidates hold no account: the attempt token (ticket + ID number + access code) in "
-               "X-Attempt-Token is checked by delivery.api._claims before anything runs")
+register_attempt_verifier(tokens.verify)
 
 
 class LoginIn(BaseModel):
@@ -64,7 +63,7 @@ def _login_key() -> str:
 
 
 def _claims() -> tokens.AttemptClaims:
-    claims = tokens.verify(request.headers.get("X-Attempt-Token"))
+    claims = g.get("attempt_claims") or tokens.verify(request.headers.get("X-Attempt-Token"))
     if claims is None:
         raise ApiError(401, "unauthorized", "请重新登录考试 (sign in to the exam again)", "X-Attempt-Token")
     return claims
@@ -103,7 +102,7 @@ limiter.limit("30 per minute", key_func=_login_key)(delivery_login_view)
 
 
 @endpoint("/delivery/attempt", summary="The candidate's attempt: identity, clock, own responses, paper once started")
-@public(TOKEN_ROUTE)
+@attempt_holder()
 def attempt_state():
     claims = _claims()
     now = utcnow()
@@ -114,7 +113,7 @@ def attempt_state():
 
 
 @endpoint("/delivery/attempt/confirm", "POST", summary="The candidate confirms the identity page")
-@public(TOKEN_ROUTE)
+@attempt_holder()
 def attempt_confirm():
     claims = _claims()
     with db_write() as s:
@@ -123,7 +122,7 @@ def attempt_confirm():
 
 
 @endpoint("/delivery/attempt/start", "POST", summary="Start: releases the paper once the session is open")
-@public(TOKEN_ROUTE)
+@attempt_holder()
 def attempt_start():
     claims = _claims()
     now = utcnow()
@@ -137,7 +136,7 @@ def attempt_start():
 
 @endpoint("/delivery/attempt/changes", "POST", summary="Answer changes over HTTP (same semantics as the socket)",
           body=ChangesIn)
-@public(TOKEN_ROUTE)
+@attempt_holder()
 def attempt_changes(body: ChangesIn):
     """Each change is committed on its own before its ack is listed; a refused one carries its error."""
     claims = _claims()
@@ -161,7 +160,7 @@ def attempt_changes(body: ChangesIn):
 
 
 @endpoint("/delivery/attempt/flag", "POST", summary="Flag an item for review", body=FlagIn)
-@public(TOKEN_ROUTE)
+@attempt_holder()
 def attempt_flag(body: FlagIn):
     claims = _claims()
     with db_write() as s:
@@ -170,7 +169,7 @@ def attempt_flag(body: FlagIn):
 
 
 @endpoint("/delivery/attempt/submit", "POST", summary="Submit (交卷) after confirmation", body=SubmitIn)
-@public(TOKEN_ROUTE)
+@attempt_holder()
 def attempt_submit(body: SubmitIn):
     claims = _claims()
     if not body.confirm:
@@ -185,7 +184,7 @@ def attempt_submit(body: SubmitIn):
 
 
 @endpoint("/delivery/attempt/photo", summary="The candidate's photo for the identity page")
-@public(TOKEN_ROUTE)
+@attempt_holder()
 def attempt_photo():
     claims = _claims()
     with db_read() as s:

@@ -12,7 +12,13 @@ from examserver.realtime import NAMESPACES
 from ..conftest import api_token, login  # noqa: TID252
 
 # Routes open on purpose. Adding one here is a decision, and the reason is printed by the test.
-EXPECTED_PUBLIC = {"pages.healthz", "pages.login", "api.openapi", "api.create_token", "static"}
+EXPECTED_PUBLIC = {
+    "pages.healthz", "pages.login", "api.openapi", "api.create_token", "static",
+    # public certificate verification: by exact number only, ID masked, rate-limited (DOMAIN rule 6)
+    "api.verify_certificate", "certification.verify_form", "certification.verify_page", "certification.public_key",
+    # candidates sign in to the exam with ticket + ID number + access code; the pages are empty shells
+    "api.delivery_login", "delivery.exam_login", "delivery.exam_sit",
+}
 
 
 def _routes(app):
@@ -36,6 +42,16 @@ def test_public_routes_are_exactly_the_intended_ones_and_say_why(app):
     for r, view in _routes(app):
         if r.endpoint != "static" and access_of(view).kind == "public":
             assert len(access_of(view).reason) > 10, r.endpoint
+
+
+def test_attempt_routes_need_a_valid_attempt_token(app, client):
+    attempt_routes = [r for r, view in _routes(app) if access_of(view) and access_of(view).kind == "attempt"]
+    assert len(attempt_routes) >= 5
+    for rule in attempt_routes:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for headers in ({}, {"X-Attempt-Token": "forged.token.value"}):
+                r = client.open(_url(rule), method=method, headers=headers, json={} if method != "GET" else None)
+                assert r.status_code == 401, (method, rule.rule, headers)
 
 
 def test_anonymous_callers_are_refused_everywhere_else(app, client):

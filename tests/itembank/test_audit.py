@@ -27,7 +27,7 @@ def demo_dir(tmp_path_factory):
     upgrade(load_settings(env).database_url)
     app = create_app(env=env)
     with app.extensions["skillcert.db"].write_scope() as s:
-        load_demo(s, candidates=20)
+        load_demo(s)
     app.extensions["skillcert.db"].dispose()
     return d
 
