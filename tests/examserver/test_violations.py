@@ -262,3 +262,40 @@ def test_agency_violation_goes_to_the_centre_auditor(client, world):
     stats = client.get("/api/v1/violations/statistics?year=%d&quarter=%d" % (
         dt.date.today().year, (dt.date.today().month - 1) // 3 + 1), headers=world["tok"]["auditor"]).get_json()
     assert stats["found"] >= 1 and stats["by_party"]["agency"] == 1
+
+
+def test_similarity_check_flags_a_neighbour_pair_and_a_case_opens_from_the_flag(client, db, world):
+    import numpy as np
+
+    from examserver.administration.models import SeatAssignment
+    from scoring import similarity as sim
+    with db.read_scope() as s:
+        seats = s.scalars(select(SeatAssignment).where(SeatAssignment.session_id == world["session_id"])).all()
+        where = {(x.room_id, x.seat_row, x.seat_col): x.registration.person_id for x in seats}
+    people = sorted(where.values())
+    rng = np.random.default_rng(7)
+    ans, key = sim.simulate(rng, len(people), 80, 4)
+    room, r, c = next(k for k in sorted(where) if (k[0], k[1], k[2] + 1) in where)
+    source, copier = where[(room, r, c)], where[(room, r, c + 1)]
+    i_src, i_cop = people.index(source), people.index(copier)
+    ans[i_cop, :68] = ans[i_src, :68]
+    labels = "ABCD"
+    responses = {str(pid): {f"q{j}": labels[ans[i, j]] for j in range(80)} for i, pid in enumerate(people)}
+    body = {"responses": responses, "key": {f"q{j}": labels[key[j]] for j in range(80)},
+            "options": {f"q{j}": list(labels) for j in range(80)}}
+    r = client.post(f"/api/v1/violations/sessions/{world['session_id']}/similarity", headers=world["tok"]["chief"],
+                    json=body)
+    assert r.status_code == 200, r.get_json()
+    flags = r.get_json()["flags"]
+    assert [{f["person_id"], f["other_person_id"]} for f in flags] == [{source, copier}]
+    assert client.post(f"/api/v1/violations/sessions/{world['session_id']}/similarity", headers=world["tok"]["cand001"],
+                       json=body).status_code == 403
+    listed = client.get("/api/v1/violations/flags", headers=world["tok"]["proctor"]).get_json()["flags"]
+    assert [f["id"] for f in listed] == [flags[0]["id"]]
+    r = client.post("/api/v1/violations/cases", headers=world["tok"]["proctor"], json={
+        "party": "candidate", "category": "copying", "facts": "答案雷同检查提示与邻座答案高度一致，调取录像核实。",
+        "occurred_at": world["start"].isoformat(), "person_id": copier, "plan_id": world["plan_id"],
+        "session_id": world["session_id"], "flag_id": flags[0]["id"]})
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["evidence"][0]["kind"] == "flag"
+    assert client.get("/api/v1/violations/flags", headers=world["tok"]["proctor"]).get_json()["flags"] == []
