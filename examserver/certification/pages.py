@@ -23,7 +23,7 @@ from scoring.certification import (Certificate, CertificateBatch, batch_progress
 from ..access import public, require_agency, roles
 from ..db import db_read, db_write
 from ..extensions import limiter
-from . import keys
+from . import keys, tasks  # noqa: F401  (tasks: registers the Celery tasks in every worker, which builds the app)
 from .api import READERS, STAFF, pdf_response, person_id_of_principal, readable_or_404, verify_rate_limit
 
 bp = Blueprint("certification", __name__)
