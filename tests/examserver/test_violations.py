@@ -299,3 +299,15 @@ def test_similarity_check_flags_a_neighbour_pair_and_a_case_opens_from_the_flag(
     assert r.status_code == 201, r.get_json()
     assert r.get_json()["evidence"][0]["kind"] == "flag"
     assert client.get("/api/v1/violations/flags", headers=world["tok"]["proctor"]).get_json()["flags"] == []
+
+
+def test_behaviour_rules_are_set_per_plan(client, world):
+    url = f"/api/v1/violations/plans/{world['plan_id']}/behaviour-rules"
+    default = client.get(url, headers=world["tok"]["proctor"]).get_json()
+    assert default["rules"]["focus_lost"]["grace_ms"] == 200
+    r = client.put(url, headers=world["tok"]["agency"], json={"rules": {"focus_lost": {"flag_at": 2, "grace_ms": 300}}})
+    assert r.status_code == 200 and r.get_json()["rules"]["focus_lost"]["flag_at"] == 2
+    assert client.get(url, headers=world["tok"]["proctor"]).get_json()["rules"]["focus_lost"]["grace_ms"] == 300
+    bad = client.put(url, headers=world["tok"]["agency"], json={"rules": {"telepathy": {}}})
+    assert bad.status_code == 400 and bad.get_json()["error"]["field"] == "rules"
+    assert client.put(url, headers=world["tok"]["proctor"], json={}).status_code == 403
