@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from itembank import items as itemsvc
 from itembank import papers as papersvc
 from itembank.blueprints import create_blueprint
+from itembank.core import directory
 from itembank.core.audit import Actor
+from itembank.core.idcard import resident_check_digit
 from itembank.core.db import utcnow
 from itembank.core.errors import Conflict
 from itembank.core.people import Account, Person, RoleGrant
@@ -115,7 +117,15 @@ def build_sitting(s: Session, *, candidates: int = 10, starts_in: dt.timedelta =
     ends = starts + dt.timedelta(minutes=duration_minutes + 30)
     plan = admin.create_plan(s, agency_admin, agency=agency, site=site, occupation=occ, level=4,
                              first_day=starts.date(), last_day=ends.date(), title=f"车工四级认定（在线理论演示）{starts:%H%M%S}")
-    room_rows = list(s.scalars(select(Room).where(Room.site_id == site.id).order_by(Room.id)))[:rooms]
+    room_rows = list(s.scalars(select(Room).where(Room.site_id == site.id, Room.seat_rows * Room.seat_cols >= 30)
+                              .order_by(Room.id)))[:rooms]
+    if candidates > sum(r.capacity for r in room_rows):  # load tests: big rooms of 50 × 50 seats
+        room_rows = []
+        for k in range((candidates + 2499) // 2500):
+            name = f"压测机房 {k + 1}"
+            room = s.scalar(select(Room).where(Room.site_id == site.id, Room.name == name)) or directory.add_room(
+                s, agency_admin, site, name=name, seat_rows=50, seat_cols=50)
+            room_rows.append(room)
     span = ends - starts
     for _ in range(20):  # the rooms may already hold another session then: take the next free slot
         try:
@@ -128,8 +138,14 @@ def build_sitting(s: Session, *, candidates: int = 10, starts_in: dt.timedelta =
             starts += span + dt.timedelta(minutes=1)
     else:
         raise RuntimeError("no free room slot for the delivery demo")
-    users = list(usernames) or [f"cand{i + 1:03d}" for i in range(candidates)]
+    users = list(usernames) or [f"cand{i + 1:03d}" for i in range(min(candidates, 60))]
     persons = [s.scalar(select(Person).join(Account).where(Account.username == u)) for u in users]
+    for i in range(len(persons), candidates):  # more candidates than the demo has: people without accounts
+        first = f"41010219{80 + i % 20:02d}{1 + i % 12:02d}{1 + i % 28:02d}{i // 6720 % 10}{i % 100:02d}"
+        first = first[:14] + f"{i % 1000:03d}"
+        idn = first + resident_check_digit(first)
+        persons.append(s.scalar(select(Person).where(Person.id_number == idn)) or directory.create_person(
+            s, agency_admin, name=f"压测考生{i + 1}", id_number=idn))
     for p in persons:
         admin.register(s, agency_admin, plan, p, source="agency", today=starts.date())
     admin.seat_session(s, agency_admin, se, seed="delivery-demo")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import secrets
 import threading
 from typing import Any
@@ -364,11 +365,10 @@ def save_change(s: Session, *, attempt_id: int, device_id: str | None, item: int
     ``seq_conflict`` (this seq was used for a different change: renumber and resend), ``paused`` (not
     final: keep it and resend after resume), ``bad_item``.
     """
-    row = s.execute(select(Attempt.status, Attempt.device_id, Attempt.paper_id, Attempt.started_at,
-                           Attempt.duration_seconds, Attempt.extra_seconds, Attempt.paused_seconds,
-                           Attempt.paused_at, SessionDelivery.grace_seconds)
-                    .outerjoin(SessionDelivery, SessionDelivery.session_id == Attempt.session_id)
-                    .where(Attempt.id == attempt_id)).first()
+    conn = s.connection()
+    pg = conn.dialect.name == "postgresql"
+    sql = _HOT_PG if pg else _HOT_SQLITE
+    row = conn.exec_driver_sql(sql["attempt"], (attempt_id,)).first()
     if row is None:
         raise NotFound("not_found", f"作答记录 {attempt_id} 不存在 (no attempt {attempt_id})", "attempt_id")
     status, bound, paper_id, started_at, dur, extra, paused_s, paused_at, grace = row
@@ -378,6 +378,7 @@ def save_change(s: Session, *, attempt_id: int, device_id: str | None, item: int
         raise Refused("submitted", "已交卷，作答不再接受 (already submitted; no more changes)", "status")
     if status != "started":
         raise Refused("not_started", "尚未开考 (not started)", "status", final=False)
+    started_at, paused_at = _db_time(started_at), _db_time(paused_at)
     facts = clock.ClockFacts(started_at, dt.timedelta(seconds=dur), dt.timedelta(seconds=extra),
                              dt.timedelta(seconds=paused_s or 0.0), paused_at)
     verdict = clock.change_verdict(facts, now, client_at, dt.timedelta(seconds=grace if grace is not None else 60))
@@ -388,25 +389,47 @@ def save_change(s: Session, *, attempt_id: int, device_id: str | None, item: int
     cached = papers.get(s, paper_id)
     if item not in cached["items"] or cached["types"][item] == "practical":
         raise Refused("bad_item", f"试卷中没有试题 {item} (no such item on this paper)", "item")
-    ins = _insert(s, AnswerChange).values(attempt_id=attempt_id, paper_item_id=item, seq=seq, response=response,
-                                          client_at=client_at, server_at=now, via=via)
-    stored = s.execute(ins.on_conflict_do_nothing(index_elements=["attempt_id", "seq"])).rowcount
+    body = json.dumps(response, ensure_ascii=False)
     answered = rules.is_answered(response)
+    stamp = now if pg else now.strftime(_SQLITE_TIME)
+    client_stamp = client_at if (pg or client_at is None) else client_at.strftime(_SQLITE_TIME)
+    stored = conn.exec_driver_sql(sql["log"], (attempt_id, item, seq, body, client_stamp, stamp, via)).rowcount
     if not stored:
-        prev = s.execute(select(AnswerChange.paper_item_id, AnswerChange.response, AnswerChange.server_at)
-                         .where(AnswerChange.attempt_id == attempt_id, AnswerChange.seq == seq)).first()
-        if prev is None or prev[0] != item or prev[1] != response:
+        prev = conn.exec_driver_sql(sql["prev"], (attempt_id, seq)).first()
+        prev_response = prev[1] if prev is None or pg else json.loads(prev[1])
+        if prev is None or prev[0] != item or prev_response != response:
             raise Refused("seq_conflict", "序号已被另一条作答使用，请重新编号 (seq already used for another change)", "seq",
                           final=False, last_seq=last_seq(s, attempt_id))
-        return SaveResult(attempt_id, item, seq, prev[2], True, answered, True)
-    up = _insert(s, Answer).values(attempt_id=attempt_id, paper_item_id=item, seq=seq, response=response,
-                                   answered=answered, saved_at=now, flagged=False)
-    res = s.execute(up.on_conflict_do_update(
-        index_elements=["attempt_id", "paper_item_id"],
-        set_={"seq": up.excluded.seq, "response": up.excluded.response, "answered": up.excluded.answered,
-              "saved_at": up.excluded.saved_at},
-        where=Answer.__table__.c.seq < up.excluded.seq))
-    return SaveResult(attempt_id, item, seq, now, False, answered, bool(res.rowcount))
+        return SaveResult(attempt_id, item, seq, _db_time(prev[2]), True, answered, True)
+    applied = conn.exec_driver_sql(sql["latest"], (attempt_id, item, seq, body, answered, stamp)).rowcount
+    return SaveResult(attempt_id, item, seq, now, False, answered, bool(applied))
+
+
+# The save path in plain SQL: SQLAlchemy's statement building cost ~10 ms a save, the SQL itself ~1 ms.
+# Same meaning as the models: the log row is unique on (attempt, seq); the latest answer keeps the highest seq.
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite DATETIME storage format
+_HOT_SQLITE = {
+    "attempt": "SELECT a.status, a.device_id, a.paper_id, a.started_at, a.duration_seconds, a.extra_seconds, "
+               "a.paused_seconds, a.paused_at, d.grace_seconds FROM attempt a LEFT OUTER JOIN session_delivery d "
+               "ON d.session_id = a.session_id WHERE a.id = ?",
+    "log": "INSERT INTO answer_change (attempt_id, paper_item_id, seq, response, client_at, server_at, via) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (attempt_id, seq) DO NOTHING",
+    "prev": "SELECT paper_item_id, response, server_at FROM answer_change WHERE attempt_id = ? AND seq = ?",
+    "latest": "INSERT INTO answer (attempt_id, paper_item_id, seq, response, answered, saved_at, flagged) "
+              "VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (attempt_id, paper_item_id) DO UPDATE SET seq = excluded.seq, "
+              "response = excluded.response, answered = excluded.answered, saved_at = excluded.saved_at "
+              "WHERE answer.seq < excluded.seq",
+}
+_HOT_PG = {k: v.replace("?", "%s").replace("VALUES (%s, %s, %s, %s, %s, %s, 0)", "VALUES (%s, %s, %s, %s::json, %s, %s, false)")
+           .replace("VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (attempt_id, seq)",
+                    "VALUES (%s, %s, %s, %s::json, %s, %s, %s) ON CONFLICT (attempt_id, seq)")
+           for k, v in _HOT_SQLITE.items()}
+
+
+def _db_time(v: Any) -> dt.datetime | None:
+    if v is None or isinstance(v, dt.datetime):
+        return v
+    return dt.datetime.fromisoformat(v)
 
 
 def set_flag(s: Session, a: Attempt, *, item: int, flagged: bool, now: dt.datetime) -> None:
