@@ -15,7 +15,7 @@ from sqlalchemy import select
 from itembank.core.errors import DomainError, NotFound
 from itembank.core.idcard import ID_TYPES, mask_id_number
 from itembank.core.people import Account, Person, RoleGrant
-from itembank.core.reference import LEVELS, Agency, AgencyScope, Occupation, Room, Site, WorkType
+from itembank.core.reference import LEVELS, Agency, AgencyScope, Room, Site
 
 from ..access import require_agency, roles
 from ..db import db_read, db_write

@@ -13,8 +13,7 @@ from sqlalchemy import func, select
 
 from examserver.administration import operations as ops
 from examserver.administration import rules, spreadsheets, tickets
-from examserver.administration.models import (ExamPlan, ExamSession, PlanDocument, Registration, StaffAssignment,
-                                              SupervisorDraw, SupervisorReport)
+from examserver.administration.models import ExamPlan, PlanDocument, SupervisorReport
 from itembank.core.audit import SYSTEM, AuditRecord
 from itembank.core.errors import Conflict, DomainError, Forbidden
 from itembank.core.people import Account, Person
