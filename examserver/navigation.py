@@ -8,6 +8,7 @@ from flask_babel import gettext
 NAV: list[tuple[str, str, frozenset[str]]] = [
     ("pages.home", "Home", frozenset({"*"})),
     ("pages.audit_page", "Audit trail", frozenset({"admin", "center_auditor"})),
+    ("pages.standards_page", "Skill standards", frozenset({"item_writer", "item_reviewer", "agency_admin", "admin"})),
     ("administration.plans", "Exam plans", frozenset({"agency_admin", "center_auditor", "admin"})),
     ("administration.reports", "Reports", frozenset({"agency_admin", "center_auditor", "admin"})),
     ("administration.calendar", "Working-day calendar", frozenset({"center_auditor", "admin"})),

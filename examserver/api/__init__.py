@@ -161,7 +161,7 @@ def principal():
     return g.principal
 
 
-from . import agencies, audit, auth, meta, people  # noqa: E402,F401  (register routes)
+from . import agencies, audit, auth, meta, people, standards  # noqa: E402,F401  (register routes)
 from examserver.certification import api as _certification_api  # noqa: E402,F401
 from examserver.administration import api as _administration_api  # noqa: E402,F401
 from examserver.delivery import api as _delivery_api  # noqa: E402,F401

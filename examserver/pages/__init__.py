@@ -182,3 +182,6 @@ def audit_verify_page():
     """Read-only: walks the chain (a GET, so the language switch and reloads work on this page)."""
     rep = audit_verify()
     return render_template("audit_verify.html", rep=rep)
+
+
+from . import standards  # noqa: E402,F401  (register the skill-standard pages on bp)
