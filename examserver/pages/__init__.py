@@ -21,6 +21,10 @@ from ..extensions import login_limits
 from ..services import audit_query, audit_verify
 
 bp = Blueprint("pages", __name__)
+# The landing page each role sees first (roles that do the same kind of work share one).
+LANDING = {"admin": "overview", "center_auditor": "overview", "agency_admin": "agency_admin",
+           "item_writer": "itembank", "item_reviewer": "itembank", "proctor": "rooms", "chief_proctor": "rooms",
+           "examiner": "qualification", "supervisor": "qualification", "candidate": "candidate"}
 
 
 @bp.get("/healthz")
@@ -114,7 +118,7 @@ def home():
         agency = s.get(Agency, p.agency_id) if p.agency_id else None
         ctx["agency"] = agency
         ctx.update(_landing_data(s, p, agency))
-        return render_template(f"landing/{p.role}.html", **ctx)
+        return render_template(f"landing/{LANDING[p.role]}.html", **ctx)
 
 
 def _landing_data(s, p, agency) -> dict:
