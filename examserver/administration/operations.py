@@ -687,6 +687,10 @@ def assign_staff(s: Session, actor: Actor, plan: ExamPlan, *, account: Account, 
     found = rules.recusals(account.person_id, candidate_person_ids(plan), conflict_facts(s, account.person_id))
     if found:
         raise _recusal_error(s, found)
+    bars = staff_bars(s, account.person_id, plan.first_day, duty)
+    if bars:
+        raise Conflict("barred", f"{account.person.name} 因违规处理，{bars[0].ends_on or ''} 前不得从事评价工作 (barred from "
+                       f"assessment work by a violation decision until {bars[0].ends_on}; 指引 art. 9–11)", "account_id")
     duties = staff_of(s, plan)
     if any(d.duty == "supervisor" and d.account.person_id == account.person_id for d in duties):
         raise Conflict("supervisor_conflict", "本计划的质量督导员不得兼任考务或考评工作 (the plan's supervisor may not hold "
@@ -751,6 +755,12 @@ def declare_conflict(s: Session, actor: Actor, *, staff: Person, candidate: Pers
     return c
 
 
+def staff_bars(s: Session, person_id: int, on_date: dt.date, duty: str | None = None) -> list:
+    """Staff-violation bars in force (recorded by the violations area, 指引 art. 9–11)."""
+    from examserver.violations.operations import staff_ineligible  # violations builds on administration
+    return staff_ineligible(s, person_id, on_date, duty=duty)
+
+
 def supervisor_pool(s: Session, plan: ExamPlan) -> tuple[list[int], dict[int, str]]:
     """Eligible supervisors for a plan (ascending account ids) and the excluded ones with the reason.
 
@@ -769,6 +779,8 @@ def supervisor_pool(s: Session, plan: ExamPlan) -> tuple[list[int], dict[int, st
             excluded[acc_id] = "conflict"
         elif acc.person_id in busy:
             excluded[acc_id] = f"duty:{busy[acc.person_id]}"
+        elif staff_bars(s, acc.person_id, plan.first_day):
+            excluded[acc_id] = "barred"
         else:
             pool.append(acc_id)
     return pool, excluded

@@ -182,7 +182,22 @@ register_figure("plans", _plans_figure)
 register_figure("standards", _standards_figure)
 register_figure("papers", _papers_figure)
 register_figure("supervision", _supervision_figure)
-register_figure("violations", _not_yet("violations", "违纪违规处理情况", "Violations found and handled", "违纪违规处理"))
+def _violations_figure(s: Session, scope: QualityScope) -> Figure:
+    """Violations found and handled in the quarter, by party and article (指引 art. 20 archive)."""
+    from examserver.violations.operations import statistics  # violations builds on administration
+    start, end = scope.bounds
+    st = statistics(s, agency_id=scope.agency_id, since=start, until=end)
+    party = {"candidate": ("考生", "candidates"), "staff": ("工作人员", "staff"), "agency": ("评价机构", "agencies")}
+    rows = [("发现违纪违规", "Cases found", st["found"]), ("已作出处理决定", "Decided", st["handled"]),
+            ("经查不构成违规", "Dismissed", st["dismissed"]), ("处理中", "Open", st["open"]),
+            ("申请复核", "Reviews requested", st["reviews"])]
+    rows += [(f"涉及{party.get(k, (k, k))[0]}", f"Involving {party.get(k, (k, k))[1]}", n)
+             for k, n in sorted(st["by_party"].items())]
+    rows += [(f"依指引第{a}条处理", f"Decided under art. {a}", n) for a, n in sorted(st["by_article"].items())]
+    return Figure("violations", "违纪违规处理情况", "Violations found and handled", True, rows)
+
+
+register_figure("violations", _violations_figure)
 register_figure("certificates", _certificates_figure)
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from celery import Celery, Task
 
-celery = Celery("skillcert", include=["examserver.tasks.audit"])
+celery = Celery("skillcert", include=["examserver.tasks.audit", "examserver.administration.tasks",
+                                      "examserver.itembank_app.tasks", "examserver.certification.tasks"])
 _flask_app = None
 
 
@@ -39,7 +40,11 @@ def init_celery(app, settings) -> Celery:
         accept_content=["json"],
         result_expires=3600,
         broker_connection_retry_on_startup=True,
-        beat_schedule={"audit-checkpoint": {"task": "skillcert.audit.checkpoint", "schedule": 300.0}},
+        beat_schedule={
+            "audit-checkpoint": {"task": "skillcert.audit.checkpoint", "schedule": 300.0},
+            "administration-report-reminders": {"task": "skillcert.administration.remind_reports",
+                                                "schedule": 3600.0},
+        },
     )
     celery.Task = AppTask
     app.extensions["celery"] = celery
