@@ -262,3 +262,26 @@ def test_batch_issue_runs_the_tasks_and_is_safe_to_rerun(client, db, certs):
         assert serials == [3, 4, 5, 6, 7, 8]  # level 4 of 2026 had 1 and 2 (cand002, cand003 in the demo)
     login(client, "agency")
     assert f'data-batch-id="{b["id"]}"' in client.get("/certificates/manage").get_data(as_text=True)
+
+
+def test_issue_from_the_staff_page_and_the_auditor_sees_every_agency(client, db, certs):
+    from itembank.core.reference import AgencyScope
+    login(client, "agency")
+    assert "issue-form" in client.get("/certificates/manage").get_data(as_text=True)
+    token = _csrf(client, "/certificates/manage")
+    with db.read_scope() as s:
+        person_id = s.scalar(select(Account.person_id).where(Account.username == "cand011"))
+        scope_id = s.scalar(select(AgencyScope.id).where(AgencyScope.level == 3, AgencyScope.work_type_id.is_(None)))
+    form = {"csrf_token": token, "person_id": person_id, "site_id": certs["cand001"].site_id, "scope_id": scope_id,
+            "issue_date": "2026-08-01"}
+    r = client.post("/certificates/issue", data=form)
+    assert r.status_code == 302 and "number=S000041010001263000001" in r.headers["Location"]
+    r = client.post("/certificates/issue", data={**form, "issue_date": "not a date"})
+    assert r.status_code == 302  # back to the page with a message, nothing issued
+    with db.read_scope() as s:
+        issued = s.scalars(select(Certificate).where(Certificate.person_id == person_id)).all()
+        assert [(c.level, c.issue_date.isoformat()) for c in issued] == [(3, "2026-08-01")]
+    client.post("/logout", data={"csrf_token": token})
+    login(client, "auditor")
+    html = client.get("/certificates/manage").get_data(as_text=True)
+    assert all(c.number in html for c in certs.values()) and "issue-form" not in html
