@@ -142,6 +142,11 @@ def _landing_data(s, p, agency) -> dict:
                                       .order_by(SkillStandard.occupation_id, SkillStandard.level.desc())).all()
     if p.role in ("examiner", "supervisor"):
         data["grant"] = s.get(RoleGrant, p.grant_id)
+    if p.role == "candidate":
+        from examserver.administration.models import Registration  # the candidate's own registrations only
+        person_id = s.get(Account, p.account_id).person_id
+        data["registrations"] = s.scalars(select(Registration).where(Registration.person_id == person_id)
+                                          .order_by(Registration.id.desc())).all()
     if p.role == "agency_admin" and agency is not None:
         data["staff"] = s.execute(select(Person.name, Account.username, RoleGrant.role, RoleGrant.held_level,
                                          RoleGrant.title)

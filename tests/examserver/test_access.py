@@ -176,3 +176,14 @@ def test_pages_speak_chinese_first_and_switch_to_english(client):
 def test_the_language_link_offers_the_other_language(client):
     assert ">English</a>" in client.get("/login").get_data(as_text=True)
     assert ">简体中文</a>" in client.get("/login?lang=en").get_data(as_text=True)
+
+
+def test_a_candidate_lands_on_their_own_registrations_and_tickets(client, demo):
+    login(client, "cand001")
+    page = client.get("/").get_data(as_text=True)
+    tickets = re.findall(r'href="(/[a-z]+/tickets/(\d+)\.pdf)"', page)
+    assert tickets, "the demo registers cand001"
+    assert client.get(tickets[0][0]).status_code == 200
+    mine = {int(n) for _, n in tickets}
+    other = next(n for n in range(1, 200) if n not in mine)  # another candidate's registration
+    assert client.get(re.sub(r"\d+\.pdf", f"{other}.pdf", tickets[0][0])).status_code in (403, 404)
