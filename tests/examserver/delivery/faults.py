@@ -114,6 +114,7 @@ class SimStats:
     errors: int = 0
     refused: int = 0
     sent: int = 0
+    codes: dict = dataclasses.field(default_factory=dict)
 
 
 class SimCandidate:
@@ -133,6 +134,15 @@ class SimCandidate:
         self.sio.on("connect", self._on_connect, namespace="/exam")
 
     async def _on_connect(self):
+        asyncio.ensure_future(self._resume())
+
+    async def _resume(self):
+        """Like the browser: learn the server's last seq (never reuse one), then resend the outbox."""
+        try:
+            res = await self.sio.call("sync", {}, namespace="/exam", timeout=10)
+            self.seq = max(self.seq, int(res.get("last_seq") or 0))
+        except Exception:  # noqa: BLE001
+            pass
         for ch in sorted(self.pending.values(), key=lambda c: c["seq"]):
             asyncio.ensure_future(self.send(ch))
 
@@ -162,6 +172,8 @@ class SimCandidate:
             self.pending.pop(ch["seq"], None)
         else:
             self.stats.errors += 1
+            code = (ack or {}).get("error", {}).get("code") if isinstance(ack, dict) else repr(ack)
+            self.stats.codes[code] = self.stats.codes.get(code, 0) + 1
 
     async def change(self) -> None:
         self.seq += 1
@@ -188,7 +200,7 @@ class SimCandidate:
     async def drain(self, timeout: float) -> None:
         end = time.monotonic() + timeout
         while self.pending and time.monotonic() < end:
-            if self.sio.connected:
+            if self.sio.connected and "/exam" in self.sio.namespaces:
                 await asyncio.gather(*(self.send(c) for c in sorted(self.pending.values(), key=lambda c: c["seq"])))
             await asyncio.sleep(0.5)
 

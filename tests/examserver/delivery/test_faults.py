@@ -33,7 +33,9 @@ def test_no_acknowledged_answer_is_lost_across_three_sigkills(tmp_path):
             await asyncio.sleep(0.5)
             await asyncio.to_thread(server.start)
         await runners
-        await asyncio.gather(*(s.drain(30) for s in sims))
+        print("connected after the run:", sum(1 for s in sims if s.sio.connected), "of", len(sims))
+        await asyncio.gather(*(s.drain(90) for s in sims))
+        print("connected after the drain:", sum(1 for s in sims if s.sio.connected), "of", len(sims))
         await asyncio.gather(*(s.sio.disconnect() for s in sims))
 
     try:
