@@ -34,8 +34,11 @@ DEFAULT_VERIFY_LIMIT = "30 per minute"
 
 
 def verify_rate_limit() -> str:
-    """Budget of public look-ups per client address (app config ``CERT_VERIFY_RATE_LIMIT``)."""
-    return current_app.config.get("CERT_VERIFY_RATE_LIMIT", DEFAULT_VERIFY_LIMIT)
+    """Budget of public look-ups per client address: app config ``CERT_VERIFY_RATE_LIMIT``, else the
+    environment variable ``SKILLCERT_VERIFY_RATE_LIMIT``, else 30 per minute."""
+    import os
+    return (current_app.config.get("CERT_VERIFY_RATE_LIMIT") or os.environ.get("SKILLCERT_VERIFY_RATE_LIMIT")
+            or DEFAULT_VERIFY_LIMIT)
 
 
 # --- shapes -------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def deployment(tmp_path_factory):
     upgrade(url)
     app = create_app({"TESTING": True}, env=env)
     with app.extensions["skillcert.db"].write_scope() as s:
-        load_demo(s, candidates=12)
+        load_demo(s)
     log = open(data / "worker.log", "w")
     worker = subprocess.Popen([sys.executable, "-m", "examserver.cli", "worker", "--pool=threads", "--concurrency=2",
                                "-n", f"certs-{os.getpid()}@%h"], cwd=ROOT, env=env, stdout=log,
