@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import func, select
 
 from examserver.delivery import live, operations as ops
@@ -14,8 +13,6 @@ from itembank.core.db import utcnow
 
 from ...conftest import api_token  # noqa: TID252
 from .conftest import Candidate
-
-pytestmark = pytest.mark.slow  # each test loads the whole demo data set (~8 s)
 
 
 def proctor_client(app, client, username="proctor"):
