@@ -57,7 +57,7 @@ def _validation_error(e: ValidationError, where: str):
 
 def endpoint(rule: str, method: str = "GET", *, summary: str, body: type[BaseModel] | None = None,
              query: type[BaseModel] | None = None, response: type[BaseModel] | None = None, status: int = 200,
-             rate_limit: str | Callable | None = None):
+             rate_limit: str | Callable | None = None, rate_key: Callable[[], str] | None = None):
     """Declare an API operation. The view receives ``body=`` and/or ``query=`` parsed models.
 
     Put the access declaration (``@roles(...)``/``@public(...)``) *under* this decorator.
@@ -92,7 +92,7 @@ def endpoint(rule: str, method: str = "GET", *, summary: str, body: type[BaseMod
         if rate_limit is not None:  # a limit string/callable, or a decorator such as login_limits
             from ..extensions import limiter
             view = rate_limit(view) if getattr(rate_limit, "__name__", "") == "login_limits" else \
-                limiter.limit(rate_limit)(view)
+                limiter.limit(rate_limit, key_func=rate_key)(view)
         OPERATIONS.append(Operation(rule, method, view, summary, body, query, response, status))
         bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
         return view

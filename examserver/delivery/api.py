@@ -21,7 +21,6 @@ from itembank.core.people import Person
 from ..access import attempt_holder, public, register_attempt_verifier, roles
 from ..api import ApiError, endpoint
 from ..db import db_read, db_write
-from ..extensions import limiter
 from . import live, operations as ops, proctoring, tokens
 from .models import Attempt
 
@@ -83,7 +82,8 @@ def _full_state(s, a: Attempt, now) -> dict[str, Any]:
     return out
 
 
-@endpoint("/delivery/login", "POST", summary="Candidate sign-in for a session: returns an attempt token", body=LoginIn)
+@endpoint("/delivery/login", "POST", summary="Candidate sign-in for a session: returns an attempt token", body=LoginIn,
+          rate_limit="30 per minute", rate_key=_login_key)  # by address + ticket: a room shares one NAT address
 @public("candidates sign in to the exam with admission ticket number, ID number and the session access code")
 def delivery_login(body: LoginIn):
     now = utcnow()
@@ -95,10 +95,6 @@ def delivery_login(body: LoginIn):
     live.push_seat_ids(current_app.extensions["skillcert.db"], [out["identity"]["attempt_id"]])
     return {"token": token, **out}
 
-
-# the limiter keys the login by address + ticket (a whole room signs in from one NAT address)
-delivery_login_view = delivery_login
-limiter.limit("30 per minute", key_func=_login_key)(delivery_login_view)
 
 
 @endpoint("/delivery/attempt", summary="The candidate's attempt: identity, clock, own responses, paper once started")
