@@ -4,6 +4,7 @@ from itembank.core.db import Base
 from itembank import standards  # noqa: F401
 from itembank import blueprints, items, papers  # noqa: F401
 from scoring import certification  # noqa: F401
+from scoring import marking_models as _marking_models  # noqa: F401
 from examserver.administration import models as _administration_models  # noqa: F401
 from examserver.delivery import models as _delivery_models  # noqa: F401
 from examserver.violations import models as _violations_models  # noqa: F401
