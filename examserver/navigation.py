@@ -21,6 +21,7 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("itembank.browser", "Item bank", frozenset({"item_writer", "item_reviewer", "agency_admin"})),
     ("itembank.review_queue", "Review queue", frozenset({"item_reviewer"})),
     ("itembank.blueprints", "Blueprints", frozenset({"item_writer", "item_reviewer"})),
+    ("analysis.index", "Item analysis", frozenset({"item_writer", "item_reviewer", "agency_admin"})),
     ("violations.queue", "Violations", frozenset({"proctor", "chief_proctor", "agency_admin", "center_auditor"})),
     ("violations.mine", "My violation cases", frozenset({"candidate"})),
 ]
