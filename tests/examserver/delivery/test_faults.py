@@ -34,7 +34,7 @@ def test_no_acknowledged_answer_is_lost_across_three_sigkills(tmp_path):
             await asyncio.to_thread(server.start)
         await runners
         print("connected after the run:", sum(1 for s in sims if s.sio.connected), "of", len(sims))
-        await asyncio.gather(*(s.drain(90) for s in sims))
+        await asyncio.gather(*(s.drain(180) for s in sims))  # generous: reconnect storms on a loaded 2-core box
         print("connected after the drain:", sum(1 for s in sims if s.sio.connected), "of", len(sims))
         await asyncio.gather(*(s.sio.disconnect() for s in sims))
 
