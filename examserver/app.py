@@ -21,7 +21,7 @@ from .extensions import babel, csrf, limiter, socketio
 CLIENT = pathlib.Path(__file__).resolve().parent.parent / "client"
 log = logging.getLogger("skillcert")
 # Page blueprints of each domain package ("module:attribute"); their API routes register on api.bp.
-DOMAIN_BLUEPRINTS: list[str] = ["examserver.certification.pages:bp", "examserver.delivery.pages:bp", "examserver.itembank_app.pages:bp", "examserver.administration.pages:bp", "examserver.violations.pages:bp", "examserver.analysis.pages:bp"]
+DOMAIN_BLUEPRINTS: list[str] = ["examserver.certification.pages:bp", "examserver.delivery.pages:bp", "examserver.itembank_app.pages:bp", "examserver.administration.pages:bp", "examserver.violations.pages:bp", "examserver.marking.pages:bp", "examserver.analysis.pages:bp"]
 
 
 def build_app(overrides: dict, env: dict[str, str] | None) -> Flask:

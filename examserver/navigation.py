@@ -24,6 +24,10 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("analysis.index", "Item analysis", frozenset({"item_writer", "item_reviewer", "agency_admin"})),
     ("violations.queue", "Violations", frozenset({"proctor", "chief_proctor", "agency_admin", "center_auditor"})),
     ("violations.mine", "My violation cases", frozenset({"candidate"})),
+    ("marking.index", "Practical marking", frozenset({"examiner"})),
+    ("marking.plans", "Results", frozenset({"agency_admin", "center_auditor", "admin"})),
+    ("marking.batches", "Results audit", frozenset({"center_auditor", "admin"})),
+    ("marking.my_results", "My results", frozenset({"candidate"})),
 ]
 
 

@@ -167,4 +167,5 @@ from examserver.administration import api as _administration_api  # noqa: E402,F
 from examserver.delivery import api as _delivery_api  # noqa: E402,F401
 from examserver.itembank_app import api as _itembank_app_api  # noqa: E402,F401
 from examserver.violations import api as _violations_api  # noqa: E402,F401
+from examserver.marking import api as _marking_api  # noqa: E402,F401
 from examserver.analysis import api as _analysis_api  # noqa: E402,F401

@@ -186,9 +186,6 @@ def submit_mark(s: Session, actor: Actor, *, session: ExamSession, task: str, re
                    "you are not assigned to mark this task", Forbidden)
     examiner = s.get(Account, actor.account_id)
     if authenticate(s, examiner.username, password or "") is None:
-        s.flush()
-        audit.record(s, actor, "practical_mark.reauth_failed", "exam_session", session.id,
-                     {"task": task, "registration_id": registration.id})
         raise _err("password", "reauth_failed", "密码不正确，评分未签名", "password is wrong; the mark was not signed",
                    Forbidden)
     if s.scalar(select(ConflictDeclaration.id).where(
