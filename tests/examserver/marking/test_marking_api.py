@@ -1,5 +1,7 @@
 """Marking over HTTP: set-up, signed marks (password), blind reads, adjudication queue, results, batch audit,
 certification after approval, candidate's results; pages render for each audience."""
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -102,6 +104,20 @@ def test_pages_render_for_each_audience(client, w, app):
     page = client.get(f"/marking/tasks/{tid}/candidates/{w['reg2']}")
     assert page.status_code == 200 and 'name="password"' in page.get_data(as_text=True)
     assert 'data-testid="blind"' in page.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    r = client.post(f"/marking/tasks/{tid}/candidates/{w['reg2']}", data={
+        "csrf_token": token, "d_0_0": "2", "points_1": "", "password": "skillcert-demo", "comment": "平板评分"},
+        follow_redirects=True)
+    assert r.status_code == 200 and 'data-testid="my-mark"' in r.get_data(as_text=True)
+    with app.extensions["skillcert.db"].read_scope() as s:
+        from examserver.marking import operations as ops
+        m = ops.current_marks(s, w["session_id"], TASK, w["reg2"])
+        assert [(x.total, x.comment) for x in m] == [(94.0, "平板评分")]
+    r = client.post(f"/marking/tasks/{tid}/candidates/{w['reg2']}", data={
+        "csrf_token": token, "password": "wrong"}, follow_redirects=True)
+    assert r.status_code == 200
+    with app.extensions["skillcert.db"].read_scope() as s:
+        assert len(ops.current_marks(s, w["session_id"], TASK, w["reg2"])) == 1
     assert client.get("/marking/adjudication").status_code == 200
     client.get("/logout")
     login(client, "agency")
