@@ -15,7 +15,9 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from examserver.administration.models import ExamSession
 from examserver.delivery import operations as delivery
+from examserver.delivery.operations import LOCAL_OFFSET
 from examserver.delivery.demo import build_sitting
 from itembank.core.audit import Actor
 from itembank.core.db import utcnow
@@ -48,15 +50,16 @@ def _right(item_type: str, answer: Any) -> Any:
 
 def simulate_sitting(s: Session, rng: np.random.Generator, *, candidates: int = 60,
                      now: dt.datetime | None = None) -> int:
-    """A theory session that ended an hour ago, sat by ``candidates`` simulated candidates; returns its id.
+    """A theory session that started three hours ago (or at the next free slot of two rooms), sat by ``candidates`` simulated candidates; returns its id.
 
     Abilities are N(0, 1); each item gets a seeded discrimination a ~ U(0.6, 2.0) and difficulty
     b ~ N(-0.5, 1); the first single-choice item has its key confused with a distractor by a
     third of the able candidates (so the analysis has something to flag).
     """
     now = now or utcnow()
-    start = now - dt.timedelta(hours=3)
     sit = build_sitting(s, candidates=candidates, starts_in=-dt.timedelta(hours=3), rooms=2, now=now)
+    # the rooms may have been busy then, so the session may have moved: the simulated clock follows it
+    start = s.get(ExamSession, sit.session_id).starts_at - LOCAL_OFFSET
     params: dict[int, tuple[float, float]] = {}
     theta = rng.normal(0.0, 1.0, size=len(sit.tickets))
     for k, (ticket, idn) in enumerate(sit.tickets):
