@@ -34,7 +34,7 @@ from itembank.items import Item, ItemVersion
 from itembank.papers import Paper, PaperItem, scoring_key
 from itembank.standards import SkillStandard
 from scoring.objective import OBJECTIVE_TYPES, choice_keys
-from scoring.psychometrics import FLAG_DESCRIPTIONS, MODELS, calibrate, item_analysis, item_probabilities
+from scoring.psychometrics import MODELS, calibrate, item_analysis, item_probabilities
 
 from .models import ItemAnalysisRun, ItemReviewFlag, ItemStatistic
 

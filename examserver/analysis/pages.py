@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from examserver.administration.models import ExamPlan, ExamSession
 from examserver.delivery.models import Attempt
 from itembank.core.reference import Occupation
+from itembank.items import Item
+from scoring.psychometrics import FLAG_DESCRIPTIONS
 
 from ..access import roles
 from ..db import db_read
@@ -68,9 +70,9 @@ def report(run_id: int):
     with db_read() as s:
         run = get_run(s, run_id, _agency())
         data = operations.run_out(run, with_items=True)
-        codes = dict(s.execute(select(operations.Item.id, operations.Item.code)
-                               .where(operations.Item.id.in_([i["item_id"] for i in data["items"]]))).all()) \
+        codes = dict(s.execute(select(Item.id, Item.code)
+                               .where(Item.id.in_([i["item_id"] for i in data["items"]]))).all()) \
             if data["items"] else {}
         curves = operations.curves(s, run) if run.kind == "classical" else None
         return render_template("analysis/report.html", run=data, codes=codes, curves=curves,
-                               FLAGS=operations.FLAG_DESCRIPTIONS)
+                               FLAGS=FLAG_DESCRIPTIONS)

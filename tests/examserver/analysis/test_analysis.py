@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from examserver.analysis.demo import simulate_sitting
-from examserver.analysis.models import ItemAnalysisRun, ItemReviewFlag, ItemStatistic
+from examserver.analysis.models import ItemReviewFlag, ItemStatistic
 from examserver.delivery.models import Attempt, AnswerChange
 from itembank.core.audit import AuditRecord
 from itembank.core.reference import Occupation
