@@ -15,7 +15,7 @@ from flask import Response, current_app, g
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from itembank.core.errors import DomainError, NotFound
+from itembank.core.errors import Conflict, DomainError, NotFound
 from itembank.core.people import Account, Person
 from itembank.core.reference import Occupation, Site, WorkType
 from scoring.certification import (Certificate, CertificateBatch, batch_progress, certificate_view, create_batch,
@@ -294,12 +294,32 @@ def _lookup_issue_args(s, body: IssueIn) -> dict:
     return {"person": person, "site": site, "occupation": occ, "work_type": wt}
 
 
+def require_audited(s, plan_id: int | None, person_ids: list[int]) -> None:
+    """Nothing is certified before the centre approved the plan's results (Henan 19号 §四(五); 办法 art. 24),
+    and only to people the approved batch passed whose subjects were not cancelled since (指引 art. 8)."""
+    from examserver.marking.operations import approved_batch
+    from examserver.violations.operations import cancelled_subjects
+    batch = approved_batch(s, plan_id) if plan_id is not None else None
+    if batch is None:
+        raise Conflict("not_audited", "成绩未经鉴定中心审核通过，不能发证 (the plan's results must be approved by the "
+                       "centre before certificates are issued)", "plan_id")
+    for pid in person_ids:
+        row = batch.snapshot.get(str(pid))
+        if not row or not row.get("passed"):
+            raise Conflict("not_passed", f"人员 {pid} 未通过本计划的认定 (person {pid} did not pass this plan)",
+                           "person_id")
+        if cancelled_subjects(s, pid, plan_id):
+            raise Conflict("cancelled", f"人员 {pid} 的成绩已被取消 (results cancelled by a violation decision)",
+                           "person_id")
+
+
 @endpoint("/certificates", "POST", summary="Issue one certificate (numbered, signed, PDF, audited)",
           body=IssueIn, response=CertificateOut, status=201)
 @roles("agency_admin")
 def issue(body: IssueIn):
     with db_write() as s:
         args = _lookup_issue_args(s, body)
+        require_audited(s, body.plan_id, [body.person_id])
         cert = issue_certificate(s, g.principal.actor, issuer=keys.issuer(), level=body.level,
                                  issue_date=body.issue_date, photo=args["person"].photo, scheme=body.scheme,
                                  source_plan_id=body.plan_id, source_result_id=body.result_id,
@@ -352,6 +372,7 @@ def create_certificate_batch(body: BatchIn):
         if site is None:
             raise NotFound("not_found", f"站点 {body.site_id} 不存在 (no such site)", "site_id")
         require_agency(site.agency_id)
+        require_audited(s, body.plan_id, sorted({i.person_id for i in body.items}))
         batch = create_batch(s, actor, site=site, issue_date=body.issue_date, source_plan_id=body.plan_id,
                              items=[i.model_dump() for i in body.items])
         batch_id = batch.id

@@ -8,7 +8,8 @@ from __future__ import annotations
 from celery import Celery, Task
 
 celery = Celery("skillcert", include=["examserver.tasks.audit", "examserver.administration.tasks",
-                                      "examserver.itembank_app.tasks", "examserver.certification.tasks"])
+                                      "examserver.itembank_app.tasks", "examserver.certification.tasks",
+                                      "examserver.analysis.tasks"])
 _flask_app = None
 
 

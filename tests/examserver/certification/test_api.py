@@ -26,6 +26,32 @@ def certs(db, demo):
         return {u: c for u, c in rows}
 
 
+def _approved_plan(db, usernames) -> int:
+    """A demo plan whose results the centre approved, passing ``usernames`` (the issuing gate's precondition)."""
+    from examserver.administration.models import ExamPlan
+    from scoring.marking_models import ResultsBatch
+    with db.write_scope() as s:
+        plan_id = s.scalar(select(ExamPlan.id).order_by(ExamPlan.id))
+        people = s.execute(select(Account.person_id).where(Account.username.in_(usernames))).scalars().all()
+        s.add(ResultsBatch(plan_id=plan_id, status="approved", digest="0" * 64,
+                           snapshot={str(pid): {"passed": True, "ticket_number": str(pid)} for pid in people}))
+    return plan_id
+
+
+def test_nothing_is_certified_before_the_centre_approves(client, db, certs):
+    with db.read_scope() as s:
+        person_id = s.scalar(select(Account.person_id).where(Account.username == "cand011"))
+        site_id = certs["cand001"].site_id
+    body = {"person_id": person_id, "occupation_code": "6-18-01-01", "level": 4, "site_id": site_id,
+            "issue_date": "2026-07-01", "plan_id": 1, "result_id": 1}
+    r = client.post("/api/v1/certificates", json=body, headers=api_token(client, "agency"))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_audited"
+    plan_id = _approved_plan(db, ["cand012"])  # approved, but cand011 is not among those who passed
+    r = client.post("/api/v1/certificates", json={**body, "plan_id": plan_id},
+                    headers=api_token(client, "agency"))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_passed"
+
+
 def _csrf(client, path="/"):
     import re
     page = client.get(path).get_data(as_text=True)
@@ -162,8 +188,9 @@ def test_agency_issues_within_scope_only(client, db, certs):
     with db.read_scope() as s:
         person_id = s.scalar(select(Account.person_id).where(Account.username == "cand010"))
         site_id = certs["cand001"].site_id
+    plan_id = _approved_plan(db, ["cand010"])
     body = {"person_id": person_id, "occupation_code": "6-18-01-01", "level": 3, "site_id": site_id,
-            "issue_date": "2026-07-01", "plan_id": 9, "result_id": 1}
+            "issue_date": "2026-07-01", "plan_id": plan_id, "result_id": 1}
     r = client.post("/api/v1/certificates", json=body, headers=h)
     assert r.status_code == 201, r.get_json()
     out = r.get_json()
@@ -248,7 +275,8 @@ def test_batch_issue_runs_the_tasks_and_is_safe_to_rerun(client, db, certs):
     items = [{"person_id": p, "occupation_id": occ_id, "level": 4, "result_id": 100 + i} for i, p in enumerate(people)]
     items.append({"person_id": people[0], "occupation_id": occ_id, "level": 1, "result_id": 999})  # out of scope
     h = api_token(client, "agency")
-    r = client.post("/api/v1/certificate-batches", json={"site_id": site_id, "plan_id": 42,
+    plan_id = _approved_plan(db, [f"cand{i:03d}" for i in range(20, 26)])
+    r = client.post("/api/v1/certificate-batches", json={"site_id": site_id, "plan_id": plan_id,
                                                          "issue_date": "2026-07-20", "items": items}, headers=h)
     assert r.status_code == 202, r.get_json()
     b = r.get_json()  # embedded profile: the tasks ran in-process before the response
@@ -258,7 +286,7 @@ def test_batch_issue_runs_the_tasks_and_is_safe_to_rerun(client, db, certs):
     again = client.get(f"/api/v1/certificate-batches/{b['id']}", headers=h).get_json()
     assert (again["issued"], again["pdfs"], again["failed"]) == (6, 6, 1)
     with db.read_scope() as s:
-        serials = sorted(s.scalars(select(Certificate.serial).where(Certificate.source_plan_id == 42)))
+        serials = sorted(s.scalars(select(Certificate.serial).where(Certificate.source_plan_id == plan_id)))
         assert serials == [3, 4, 5, 6, 7, 8]  # level 4 of 2026 had 1 and 2 (cand002, cand003 in the demo)
     login(client, "agency")
     assert f'data-batch-id="{b["id"]}"' in client.get("/certificates/manage").get_data(as_text=True)
