@@ -60,9 +60,12 @@ def build_app(overrides: dict, env: dict[str, str] | None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     from . import realtime  # noqa: F401  (namespaces must be known before init_app)
-    socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-                      message_queue=settings.redis_url if settings.profile == "scaled" else None,
-                      cors_allowed_origins=[], logger=False, engineio_logger=False)
+    # The SocketIO object is process-wide: a scaled app must not leave its Redis manager to a later embedded one
+    # (Flask-SocketIO keeps the previous client_manager unless told otherwise).
+    queue = {"message_queue": settings.redis_url} if settings.profile == "scaled" else {"message_queue": None,
+                                                                                         "client_manager": None}
+    socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], cors_allowed_origins=[], logger=False,
+                      engineio_logger=False, **queue)
 
     from .tasks import init_celery
     init_celery(app, settings)

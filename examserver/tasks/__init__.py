@@ -47,6 +47,11 @@ def init_celery(app, settings) -> Celery:
                                                 "schedule": 3600.0},
         },
     )
+    # One process may build apps of both profiles (the test suite does): drop connections and the result
+    # backend made for the previous broker so that this configuration is the one in use.
+    celery._pool = None  # kombu's registry hands back the pool of the configured broker on next use
+    celery.amqp._producer_pool = None
+    celery._local.__dict__.pop("backend", None)
     celery.Task = AppTask
     app.extensions["celery"] = celery
     return celery

@@ -30,7 +30,7 @@ def deployment(tmp_path_factory):
     upgrade(url)
     app = create_app({"TESTING": True}, env=env)
     with app.extensions["skillcert.db"].write_scope() as s:
-        load_demo(s, candidates=5)
+        load_demo(s)
     log = open(pathlib.Path(env["SKILLCERT_DATA_DIR"]) / "worker.log", "w")
     app.config["TEST_ENV"] = env
     worker = subprocess.Popen([sys.executable, "-m", "examserver.cli", "worker", "--pool=threads",
@@ -70,9 +70,10 @@ def test_a_real_worker_signs_a_checkpoint_through_the_redis_broker(deployment):
     with db.read_scope() as s:
         head = s.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1))
         rep = audit.verify(s, deployment.extensions["skillcert.signer"].public_key)
-    assert out["seq"] == head.seq and rep.ok and head.seq == rep.head_seq
-    again = checkpoint.delay().get(timeout=30)  # safe to run twice: same head, no second checkpoint
-    assert again["seq"] == out["seq"]
+    # (the worker's beat may audit its own work meanwhile, e.g. report reminders, so the head can move on)
+    assert out["seq"] <= head.seq <= rep.head_seq and rep.ok
+    again = checkpoint.delay().get(timeout=30)  # safe to run twice: never two checkpoints of one head
+    assert again["seq"] >= out["seq"]
     with db.read_scope() as s:
         assert len(s.scalars(select(AuditCheckpoint).where(AuditCheckpoint.seq == out["seq"])).all()) == 1
 
