@@ -180,3 +180,40 @@ def api_token(client, username, password="skillcert-demo", role=None):
     r = client.post("/api/v1/auth/token", json=body)
     assert r.status_code == 200, r.get_json()
     return {"Authorization": f"Bearer {r.get_json()['token']}"}
+
+
+@pytest.fixture(scope="session")
+def _demo_build(tmp_path_factory):
+    """`skillcert init && skillcert demo` by the CLI, once per test session (browser tests copy it)."""
+    from .served import build_demo
+    return build_demo(tmp_path_factory.mktemp("served-template") / "data")
+
+
+@pytest.fixture(scope="session")
+def served_demo(_demo_build, tmp_path_factory):
+    """Factory: ``served_demo(name)`` copies the demo build and serves it (`skillcert serve`, gevent) until the
+    session ends; call it from a module-scoped fixture so each module gets its own deployment."""
+    from .served import serve_copy
+    started = []
+
+    def start(name: str):
+        s = serve_copy(_demo_build, tmp_path_factory.mktemp(f"served-{name}") / "data")
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the session (tests open their own contexts)."""
+    from .served import ARGS, CHROMIUM
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/services.sh does)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()

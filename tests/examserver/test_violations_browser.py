@@ -2,69 +2,23 @@
 statement → the decision cancels the subject (指引 art. 5, 16, 17). The live-flag part needs delivery's events."""
 from __future__ import annotations
 
-import os
-import pathlib
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
-from .test_browser_shell import ARGS, CHROMIUM, _free_port
+from ..served import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/services.sh does)")
-    data = tmp_path_factory.mktemp("violations")
-    env = {**os.environ, "SKILLCERT_DATA_DIR": str(data)}
-    for var in ("SKILLCERT_DATABASE_URL", "SKILLCERT_REDIS_URL"):
-        env.pop(var, None)
-    cli = [sys.executable, "-m", "examserver.cli"]
-    subprocess.run(cli + ["init"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run(cli + ["demo", "--if-empty"], env=env, cwd=ROOT, check=True, capture_output=True)
-    port = _free_port()
-    proc = subprocess.Popen(cli + ["serve", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("server did not start")
-    yield base, data / "skillcert.db"
-    proc.terminate()
-    proc.wait(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+def served(served_demo):
+    s = served_demo("violations")
+    return s.base, s.db_path
 
 
 def _as(browser, base, username):
-    ctx = browser.new_context(viewport={"width": 1024, "height": 1366})  # a tablet held upright
-    page = ctx.new_page()
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "skillcert-demo")
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-    return page
+    return sign_in(browser, base, username, viewport={"width": 1024, "height": 1366})  # a tablet held upright
 
 
 def test_case_procedure_from_incident_to_decision(served, browser):
