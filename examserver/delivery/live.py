@@ -56,16 +56,20 @@ class Presence:
         self.online: set[int] = set()              # attempts this process has marked online
         self.dirty: set[int] = set()               # attempts whose progress changed since the last push
         self.touched: set[int] = set()             # attempts seen since the last last_seen_at update
+        self.transitions: list[tuple[int, bool, Any]] = []  # (attempt, online, at) not yet in the database
 
-    def connect(self, attempt_id: int, sid: str, where: tuple[int, int]) -> None:
+    def connect(self, attempt_id: int, sid: str, where: tuple[int, int], now=None) -> None:
+        """A socket of the attempt connected here; the seat's "online" is written by the next :func:`tick`
+        (a reconnect storm of a whole room then costs one transaction, not one per socket)."""
         with self.lock:
             self.sockets.setdefault(attempt_id, set()).add(sid)
             self.beats[attempt_id] = time.monotonic()
             self.where[attempt_id] = where
             self.online.add(attempt_id)
+            self.transitions.append((attempt_id, True, now or utcnow()))
 
-    def disconnect(self, attempt_id: int, sid: str) -> bool:
-        """True when this was the attempt's last socket here (the seat goes offline)."""
+    def disconnect(self, attempt_id: int, sid: str, now=None) -> bool:
+        """True when this was the attempt's last socket here (the seat goes offline at the next tick)."""
         with self.lock:
             sids = self.sockets.get(attempt_id, set())
             sids.discard(sid)
@@ -74,6 +78,7 @@ class Presence:
             self.sockets.pop(attempt_id, None)
             self.beats.pop(attempt_id, None)
             self.online.discard(attempt_id)
+            self.transitions.append((attempt_id, False, now or utcnow()))
             return True
 
     def beat(self, attempt_id: int) -> bool:
@@ -83,13 +88,14 @@ class Presence:
             self.touched.add(attempt_id)
             if attempt_id not in self.online and attempt_id in self.sockets:
                 self.online.add(attempt_id)
+                self.transitions.append((attempt_id, True, utcnow()))
                 return True
             return False
 
     def mark_dirty(self, attempt_id: int) -> None:
         self.dirty.add(attempt_id)  # set.add is atomic under the GIL
 
-    def take(self) -> tuple[set[int], set[int], list[int]]:
+    def take(self) -> tuple[set[int], set[int], list[int], list[tuple[int, bool, Any]]]:
         now = time.monotonic()
         with self.lock:
             dirty, self.dirty = self.dirty, set()
@@ -97,7 +103,8 @@ class Presence:
             silent = [a for a in list(self.online) if now - self.beats.get(a, now) > HEARTBEAT_TIMEOUT]
             for a in silent:
                 self.online.discard(a)
-        return dirty, touched, silent
+            transitions, self.transitions = self.transitions, []
+        return dirty, touched, silent, transitions
 
 
 presence = Presence()
@@ -128,36 +135,64 @@ def tell_candidate(attempt_id: int, event: str, data: dict[str, Any]) -> None:
     socketio.emit(event, data, to=attempt_room(attempt_id), namespace="/exam")
 
 
+def push_progress(db, ids: list[int]) -> None:
+    """The answered count of seats whose answers changed (merged into the proctor's seat rows)."""
+    if not ids:
+        return
+    now = utcnow()
+    by_room: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    with db.read_scope() as s:
+        for attempt_id, seat_id, session_id, room_id, answered in ops.progress_rows(s, ids):
+            by_room.setdefault((session_id, room_id), []).append(
+                {"attempt_id": attempt_id, "seat_id": seat_id, "answered": answered})
+    for (se, room), rows in by_room.items():
+        socketio.emit("seats", {"seats": rows, "server_now": now.isoformat() + "Z"}, to=proctor_room(se, room),
+                      namespace="/proctor")
+
+
 def tick(app: Flask, *, now=None, submit_every: int = 1) -> dict[str, list[int]]:
-    """One round of housekeeping (the loop calls it each second; tests call it directly)."""
+    """One round of housekeeping (the loop calls it each second; tests call it directly).
+
+    It runs on the server's event loop between socket events, so every step is one cheap statement:
+    reads decide first, and a write transaction is only taken when something changed.
+    """
+    import datetime as dt
     db = app.extensions["skillcert.db"]
     now = now or utcnow()
-    dirty, touched, silent = presence.take()
+    dirty, touched, silent, transitions = presence.take()
     out: dict[str, list[int]] = {"silent": silent, "stale": [], "submitted": []}
-    if silent:
+    transitions += [(a, False, now) for a in silent]
+    changed: set[int] = set()
+    if transitions:
         with db.write_scope() as s:
-            for a in silent:
-                ops.mark_presence(s, a, online=False, now=now)
-        dirty |= set(silent)
+            changed |= ops.mark_presence_many(s, transitions)
     if touched:
+        with db.read_scope() as s:  # beating here but offline in the database (e.g. another process's late
+            healed = [a for a in s.scalars(select(Attempt.id).where(  # "offline" after a switch): online again
+                Attempt.id.in_(list(touched)), Attempt.online.is_(False))) if a in presence.online]
         with db.write_scope() as s:
+            if healed:
+                changed |= ops.mark_presence_many(s, [(a, True, now) for a in healed])
             s.execute(update(Attempt).where(Attempt.id.in_(list(touched)), Attempt.online.is_(True))
                       .values(last_seen_at=now).execution_options(synchronize_session=False))
     if submit_every:
-        import datetime as dt
-        with db.write_scope() as s:
+        with db.read_scope() as s:
             stale = list(s.scalars(select(Attempt.id).where(
                 Attempt.online.is_(True), Attempt.last_seen_at < now - dt.timedelta(seconds=STALE_AFTER))))
             stale = [a for a in stale if a not in presence.sockets]
-            for a in stale:
-                ops.mark_presence(s, a, online=False, now=now)
-            out["stale"] = stale
-            out["submitted"] = ops.submit_overdue(s, now=now)
+            overdue = ops.overdue_ids(s, now=now)
+        if stale or overdue:
+            with db.write_scope() as s:
+                for a in stale:
+                    ops.mark_presence(s, a, online=False, now=now)
+                out["stale"] = stale
+                out["submitted"] = ops.submit_overdue(s, now=now, ids=overdue)
         for a in out["submitted"]:
             tell_candidate(a, "submitted", {"reason": "deadline"})
-        dirty |= set(out["stale"]) | set(out["submitted"])
-    if dirty:
-        push_seat_ids(db, sorted(dirty))
+        changed |= set(out["stale"]) | set(out["submitted"])
+    if changed:
+        push_seat_ids(db, sorted(changed))
+    push_progress(db, sorted(dirty - changed))
     return out
 
 

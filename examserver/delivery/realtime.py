@@ -10,6 +10,7 @@ live seat map and returns its snapshot; actions are the same services as the HTT
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import current_app, request
@@ -19,12 +20,21 @@ from itembank.core.db import utcnow
 from itembank.core.errors import DomainError
 
 from ..access import Principal, roles
-from ..db import db_read, db_write
+from ..db import database, db_write
+from ..extensions import socketio
 from ..realtime import GuardedNamespace
 from . import live, operations as ops, proctoring, tokens
 from .models import Attempt
 
 PROCTOR_ROLES = proctoring.PROCTOR_ROLES
+
+
+def _pause():
+    """A cooperative yield when the server runs on gevent (saves that are ready then share a commit)."""
+    if socketio.async_mode == "gevent":
+        import gevent
+        return functools.partial(gevent.sleep, 0)
+    return None
 
 
 def _error(e: DomainError) -> dict[str, Any]:
@@ -45,11 +55,10 @@ class ExamNamespace(GuardedNamespace):
         claims = tokens.verify(token)
         if claims is None:
             return None
-        with db_read() as s:
-            a = s.get(Attempt, claims.attempt_id)
-            if a is None or a.device_id != claims.device_id:
-                return None
-            where = (a.session_id, a.room_id)
+        row = ops.attempt_binding(database(), claims.attempt_id)
+        if row is None or row[0] != claims.device_id:
+            return None
+        where = (row[1], row[2])
         self.claims[request.sid] = claims
         self.where[request.sid] = where
         return Principal(account_id=0, grant_id=-1, name=f"attempt {claims.attempt_id}", username="",
@@ -66,11 +75,7 @@ class ExamNamespace(GuardedNamespace):
         where = self.where.pop(sid, (0, 0))
         join_room(live.attempt_room(claims.attempt_id))
         join_room(live.candidates_room(where[0]))
-        live.presence.connect(claims.attempt_id, sid, where)
-        now = utcnow()
-        with db_write() as s:
-            ops.mark_presence(s, claims.attempt_id, online=True, now=now)
-        live.push_seat_ids(current_app.extensions["skillcert.db"], [claims.attempt_id], {claims.attempt_id: True})
+        live.presence.connect(claims.attempt_id, sid, where)  # the seat shows online from the next tick
 
     def on_disconnect(self, reason=None):
         sid = request.sid
@@ -78,10 +83,7 @@ class ExamNamespace(GuardedNamespace):
         self.principals.pop(sid, None)
         if claims is None:
             return
-        if live.presence.disconnect(claims.attempt_id, sid):
-            with db_write() as s:
-                ops.mark_presence(s, claims.attempt_id, online=False, now=utcnow())
-            live.push_seat_ids(current_app.extensions["skillcert.db"], [claims.attempt_id], {claims.attempt_id: False})
+        live.presence.disconnect(claims.attempt_id, sid)  # offline from the next tick, if it was the last socket
 
     def _claims(self) -> tokens.AttemptClaims:
         return self.claims[request.sid]
@@ -90,23 +92,15 @@ class ExamNamespace(GuardedNamespace):
     def on_sync(self, data=None):
         """The clock (and status) from the server: the browser re-syncs on connect and every 30 s."""
         c = self._claims()
-        now = utcnow()
-        with db_read() as s:
-            a = s.get(Attempt, c.attempt_id)
-            return {"clock": ops.clock_out(s, a, now), "last_seq": ops.last_seq(s, a.id)}
+        db = database()
+        return {"clock": ops.clock_hot(db, c.attempt_id, utcnow()), "last_seq": ops.last_seq_hot(db, c.attempt_id)}
 
     @roles("candidate")
     def on_heartbeat(self, data=None):
         """Presence: the browser beats every 5 s; the ack carries the server time and remaining time."""
         c = self._claims()
-        if live.presence.beat(c.attempt_id):  # the heartbeat had stopped and now came back
-            with db_write() as s:
-                ops.mark_presence(s, c.attempt_id, online=True, now=utcnow())
-            live.push_seat_ids(current_app.extensions["skillcert.db"], [c.attempt_id], {c.attempt_id: True})
-        now = utcnow()
-        with db_read() as s:
-            a = s.get(Attempt, c.attempt_id)
-            return {"clock": ops.clock_out(s, a, now)}
+        live.presence.beat(c.attempt_id)  # a seat whose heartbeat had stopped shows online again from the next tick
+        return {"clock": ops.clock_hot(database(), c.attempt_id, utcnow())}
 
     @roles("candidate")
     def on_save(self, data=None):
@@ -114,9 +108,8 @@ class ExamNamespace(GuardedNamespace):
         c = self._claims()
         try:
             item, seq, response, client_at = ops.parse_change(data)
-            with db_write() as s:
-                saved = ops.save_change(s, attempt_id=c.attempt_id, device_id=c.device_id, item=item, seq=seq,
-                                        response=response, client_at=client_at, now=utcnow())
+            saved = ops.save_change_hot(database(), pause=_pause(), attempt_id=c.attempt_id, device_id=c.device_id, item=item,
+                                        seq=seq, response=response, client_at=client_at, now=utcnow())
         except DomainError as e:
             return _error(e)
         if not saved.duplicate:

@@ -34,6 +34,7 @@ def started(app, client, sitting, index=0):
     pc = open_session(app, client, sitting)
     paper = c.call("/attempt/start", "POST")["paper"]
     assert c.connect()
+    live.tick(app)  # the housekeeping round writes the connect (the server's loop runs it every second)
     return c, pc, c.items(paper)
 
 
@@ -216,6 +217,7 @@ def test_proctor_sees_progress_presence_and_force_submits(app, client, sitting, 
     pushed = [m for m in pc.get_received("/proctor") if m["name"] == "seats"]
     assert pushed and pushed[-1]["args"][0]["seats"][0]["answered"] == 1
     c.sock.disconnect(namespace="/exam")
+    live.tick(app)
     pushed = [m for m in pc.get_received("/proctor") if m["name"] == "seats"]
     assert pushed[-1]["args"][0]["seats"][0]["state"] == "offline"
     assert pushed[-1]["args"][0]["seats"][0]["offline_since"]
@@ -243,6 +245,7 @@ def test_heartbeat_silence_marks_the_seat_offline(app, client, sitting, db):
     with db.read_scope() as s:
         assert s.get(Attempt, aid).online is False
     c.emit("heartbeat")
+    live.tick(app)
     with db.read_scope() as s:
         assert s.get(Attempt, aid).online is True
 
