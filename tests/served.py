@@ -80,9 +80,10 @@ def serve_copy(build: DemoBuild, target: pathlib.Path, *, wait_s: float = 120) -
     shutil.copytree(build.data, target)
     port = free_port()
     log = open(target / "serve.log", "wb")
-    proc = subprocess.Popen(CLI + ["serve", "--port", str(port)], env=embedded_env(target), cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+    env = {**embedded_env(target), "SKILLCERT_PUBLIC_URL": base}  # certificates' QR codes point to this server
+    proc = subprocess.Popen(CLI + ["serve", "--port", str(port)], env=env, cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + wait_s  # gevent start-up takes a while on a busy machine
     while time.monotonic() < deadline:
         if proc.poll() is not None:
