@@ -21,7 +21,7 @@ from itembank.core.errors import DomainError
 from ..access import Principal, roles
 from ..db import db_read, db_write
 from ..realtime import GuardedNamespace
-from . import live, operations as ops, proctoring, tokens
+from . import behaviour, live, operations as ops, proctoring, tokens
 from .models import Attempt
 
 PROCTOR_ROLES = proctoring.PROCTOR_ROLES
@@ -137,6 +137,16 @@ class ExamNamespace(GuardedNamespace):
         except DomainError as e:
             return _error(e)
         return {"ok": True, "item": item}
+
+    @roles("candidate")
+    def on_behaviour(self, data=None):
+        """A batch of behaviour events ``{events: [...]}`` (see :mod:`.behaviour`); the ack lists the client seqs
+        taken and the warnings to show. Flags go to the room's proctors, never here."""
+        c = self._claims()
+        try:
+            return behaviour.receive(c.attempt_id, c.device_id, data, via="socket").ack()
+        except DomainError as e:
+            return _error(e)
 
     @roles("candidate")
     def on_submit(self, data=None):

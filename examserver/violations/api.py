@@ -393,19 +393,29 @@ def similarity(session_id: int, body: SimilarityIn):
 def flag_out(f: ViolationFlag) -> dict[str, Any]:
     return {"id": f.id, "source": f.source, "kind": f.kind, "severity": f.severity, "summary": f.summary,
             "person_id": f.person_id, "other_person_id": f.other_person_id, "session_id": f.session_id,
-            "plan_id": f.plan_id, "p_value": f.p_value, "status": f.status, "case_id": f.case_id,
-            "evidence": f.evidence, "created_at": f.created_at.isoformat()}
+            "plan_id": f.plan_id, "attempt_id": f.attempt_id, "p_value": f.p_value, "status": f.status,
+            "case_id": f.case_id, "evidence": f.evidence, "created_at": f.created_at.isoformat()}
 
 
-@endpoint("/violations/flags", summary="Open flags for review (a flag is not a violation)")
+class FlagQuery(BaseModel):
+    session_id: int | None = None
+    status: str = Field(default="open", pattern="^(open|dismissed|case_opened|all)$")
+
+
+@endpoint("/violations/flags", summary="Flags for review (a flag is not a violation): open ones by default; "
+          "?session_id= for one session, ?status=all for every status", query=FlagQuery)
 @roles(*STAFF)
-def list_flags():
+def list_flags(query: FlagQuery):
     p = g.principal
     with db_read() as s:
-        q = select(ViolationFlag).where(ViolationFlag.status == "open").order_by(ViolationFlag.id.desc())
+        q = select(ViolationFlag).order_by(ViolationFlag.id.desc())
+        if query.status != "all":
+            q = q.where(ViolationFlag.status == query.status)
+        if query.session_id is not None:
+            q = q.where(ViolationFlag.session_id == query.session_id)
         if p.role not in GLOBAL:
             q = q.where(ViolationFlag.agency_id == p.agency_id)
-        return {"flags": [flag_out(f) for f in s.scalars(q)]}
+        return {"flags": [flag_out(f) for f in s.scalars(q.limit(1000))]}
 
 
 @endpoint("/violations/flags/<int:flag_id>/dismiss", "POST", summary="Dismiss a flag with a note", body=FlagDismissIn)
