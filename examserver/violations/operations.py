@@ -135,6 +135,11 @@ def open_case(s: Session, actor: Actor, *, agency: Agency, party: str, category:
         subject = subject or session.subject.subject
     if subject is not None and subject not in ("theory", "practical", "review"):
         raise DomainError("bad_subject", f"未知科目 {subject!r} (unknown subject)", "subject")
+    if flag is not None:
+        if flag.status != "open":
+            raise Conflict("flag_closed", "该提示已处理 (flag already handled)", "flag_id")
+        if person is not None and person.id not in (flag.person_id, flag.other_person_id):
+            raise DomainError("flag_person", "提示与当事人不符 (the flag is about someone else)", "flag_id")
     sitting = occurred_at.date()
     if session is not None:
         sitting = session.starts_at.date()
