@@ -9,7 +9,7 @@ from celery import Celery, Task
 
 celery = Celery("skillcert", include=["examserver.tasks.audit", "examserver.administration.tasks",
                                       "examserver.itembank_app.tasks", "examserver.certification.tasks",
-                                      "examserver.analysis.tasks"])
+                                      "examserver.analysis.tasks", "examserver.violations.tasks"])
 _flask_app = None
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Response, g
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from examserver.administration.models import ExamPlan, ExamSession
 from itembank.core import directory
@@ -388,6 +388,50 @@ def similarity(session_id: int, body: SimilarityIn):
         flags = ops.similarity_check(s, p.actor, se, responses=responses, key=body.key, options=body.options,
                                      alpha=body.alpha)
         return {"flags": [flag_out(f) for f in flags]}
+
+
+SIMILARITY_ROLES = ("proctor", "chief_proctor", "agency_admin", "center_auditor", "admin")
+
+
+class SimilarityRunIn(BaseModel):
+    alpha: float = Field(default=0.001, gt=0, lt=0.5, description="chance of any false flag per family (Bonferroni)")
+
+
+def similarity_session(s, session_id: int) -> ExamSession:
+    """The session, if the caller may screen it (their agency's; admin and the centre any) and it has answers."""
+    from examserver.delivery.models import Attempt
+    p = g.principal
+    se = s.get(ExamSession, session_id)
+    if se is None or not ops.may_act_for(p.agency_id, p.role, se.plan.agency_id):
+        raise NotFound("not_found", f"场次 {session_id} 不存在 (no such session)", "session_id")
+    n = s.scalar(select(func.count()).select_from(Attempt).where(Attempt.session_id == se.id,
+                                                                 Attempt.status == "submitted"))
+    if n < 3:
+        raise DomainError("too_few", f"该场次已交卷考生不足 3 人（{n} 人），无法检查 (need >= 3 submitted attempts)",
+                          "session_id")
+    return se
+
+
+def run_similarity(session_id: int, alpha: float) -> dict[str, Any]:
+    """Validate here (a bad id is a 4xx, not a task failure), then screen on a worker (eagerly when embedded)."""
+    from .tasks import actor_json, similarity_task
+    with db_read() as s:
+        similarity_session(s, session_id)
+    result = similarity_task.delay(session_id, actor_json(g.principal.actor), alpha)
+    if not result.ready():
+        return {"session_id": session_id, "queued": True}
+    out = result.get()
+    with db_read() as s:
+        out["flags"] = [flag_out(s.get(ViolationFlag, i)) for i in out["flags"]]
+    return out
+
+
+@endpoint("/violations/sessions/<int:session_id>/similarity-check", "POST",
+          summary="Screen a finished session's stored answers for copying (答案雷同检查); suspicious pairs become flags",
+          body=SimilarityRunIn)
+@roles(*SIMILARITY_ROLES)
+def similarity_stored(session_id: int, body: SimilarityRunIn):
+    return run_similarity(session_id, body.alpha)
 
 
 def flag_out(f: ViolationFlag) -> dict[str, Any]:

@@ -58,7 +58,43 @@ def queue():
             _loaded = c.person, c.signatures
         for f in flags:
             _loaded = f.person, f.other_person
-        return render_template("violations/queue.html", lanes=lanes, flags=flags, **_ctx())
+        screenable = _screenable_sessions(s, p) if p.role in vapi.SIMILARITY_ROLES else []
+        return render_template("violations/queue.html", lanes=lanes, flags=flags, screenable=screenable, **_ctx())
+
+
+def _screenable_sessions(s, p) -> list[dict]:
+    """Recent sessions with submitted answers, for the answer-similarity check (答案雷同检查)."""
+    from sqlalchemy import func
+
+    from examserver.delivery.models import Attempt
+    q = (select(ExamSession, func.count(Attempt.id)).join(Attempt, Attempt.session_id == ExamSession.id)
+         .join(ExamPlan, ExamPlan.id == ExamSession.plan_id).where(Attempt.status == "submitted")
+         .group_by(ExamSession.id).order_by(ExamSession.starts_at.desc()).limit(20))
+    if p.role not in vapi.GLOBAL:
+        q = q.where(ExamPlan.agency_id == p.agency_id)
+    out = []
+    for se, n in s.execute(q).all():
+        checked = s.scalar(select(func.count()).select_from(ViolationFlag).where(
+            ViolationFlag.session_id == se.id, ViolationFlag.source == "similarity"))
+        out.append({"id": se.id, "name": se.name, "plan": se.plan.title, "starts_at": se.starts_at, "submitted": n,
+                    "flags": checked})
+    return out
+
+
+@bp.post("/sessions/<int:session_id>/similarity")
+@roles(*vapi.SIMILARITY_ROLES)
+def similarity(session_id: int):
+    """Run the answer-similarity check of a session from its stored answers; new flags show in the queue."""
+    try:
+        out = vapi.run_similarity(session_id, 0.001)
+        if out.get("queued"):
+            flash(_("The similarity check is running; its flags appear here when it is done."), "ok")
+        else:
+            flash(_("Similarity check: %(n)s candidates, %(pairs)s pairs screened, %(new)s new flags.",
+                    n=out["candidates"], pairs=out["pairs"], new=len(out["flags"])), "ok")
+    except DomainError as e:
+        flash(e.message, "error")
+    return redirect(url_for("violations.queue"))
 
 
 def _plans_for(s, agency_id):
