@@ -215,3 +215,36 @@ def test_replaced_device_late_events_and_the_rate_limit(app, client, sitting, db
     with pytest.raises(behaviour.RateLimited) as e:
         lim.check(aid)
     assert e.value.status == 429 and lim.check(aid + 1) is None
+
+
+def test_a_case_opens_from_a_flag_on_the_incident_form_once(app, client, sitting, db):
+    import re
+
+    from ...conftest import login  # noqa: TID252
+    c, pc, items = started(app, client, sitting)
+    aid = _attempt_id(c)
+    c.emit("behaviour", {"events": [_ev(k, "paste", 10 * k) for k in (1, 2)]})  # paste: flag at 2
+    (flag,) = _flags(db, aid)
+    assert login(client, "proctor").status_code == 302
+    page = client.get(f"/violations/new?flag_id={flag.id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'data-testid="from-flag"' in html and "粘贴 2 次" in html
+    assert re.search(rf'<option value="{flag.person_id}" selected>', html)
+    assert re.search(r'value="rule_breach" required checked', html)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    form = {"csrf_token": token, "plan_id": flag.plan_id, "flag_id": flag.id, "person_id": flag.person_id,
+            "session_id": sitting.session_id, "room_id": sitting.room_ids[0], "occurred_at": "2026-11-25T09:30",
+            "category": "rule_breach", "facts": "考生多次粘贴外部内容，经提醒仍继续。", "subject": "theory"}
+    r = client.post("/violations/new", data=form)
+    assert r.status_code == 302 and "/violations/cases/" in r.headers["Location"]
+    with db.read_scope() as s:
+        f = s.get(ViolationFlag, flag.id)
+        assert f.status == "case_opened" and f.case_id
+        from examserver.violations.models import CaseEvidence
+        ev = s.scalars(select(CaseEvidence).where(CaseEvidence.case_id == f.case_id)).all()
+        assert [(e.kind, e.attempt_id, e.data["flag_id"]) for e in ev] == [("flag", aid, flag.id)]
+    again = client.post("/violations/new", data=form)  # the flag is closed now
+    assert again.status_code == 400 and "该提示已处理" in again.get_data(as_text=True)
+    assert client.get("/violations/new?flag_id=999999").status_code == 404
+    assert login(client, "cand001").status_code == 302
+    assert client.get(f"/violations/new?flag_id={flag.id}").status_code == 403
