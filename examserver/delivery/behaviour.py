@@ -332,6 +332,17 @@ def push_flags(session_id: int, room_id: int, flags: list[dict[str, Any]]) -> No
         socketio.emit("flags", {"flags": flags}, to=live.proctor_room(session_id, room_id), namespace="/proctor")
 
 
+def push_flag_change(db, flag_id: int) -> None:
+    """After a flag was dismissed or a case opened from it (other areas commit that): tell the room's proctors."""
+    with db.read_scope() as s:
+        f = s.get(ViolationFlag, flag_id)
+        a = s.get(Attempt, f.attempt_id) if f is not None and f.attempt_id else None
+        if a is None:
+            return
+        view, where = flag_view(s, f, a), (a.session_id, a.room_id)
+    push_flags(*where, [view])
+
+
 def receive(attempt_id: int, device_id: str | None, data: Any, *, via: str = "socket",
             now: dt.datetime | None = None) -> Received:
     """A batch from the page of ``attempt_id`` (the one its token holds): validate, store, evaluate, flag,

@@ -25,7 +25,7 @@ from scoring import violations as rules
 
 from ..access import roles, signed_in
 from ..api import endpoint
-from ..db import db_read, db_write
+from ..db import database, db_read, db_write
 from . import operations as ops
 from .models import CaseDocument, PlanBehaviourRules, ViolationCase, ViolationFlag
 
@@ -470,7 +470,10 @@ def dismiss_flag(flag_id: int, body: FlagDismissIn):
         f = directory.get_or_404(s, ViolationFlag, flag_id, "flag_id")
         if not ops.may_act_for(p.agency_id, p.role, f.agency_id):
             raise NotFound("not_found", "提示不存在 (no such flag)", "flag_id")
-        return flag_out(ops.dismiss_flag(s, p.actor, f, note=body.note, now=now()))
+        out = flag_out(ops.dismiss_flag(s, p.actor, f, note=body.note, now=now()))
+    from examserver.delivery.behaviour import push_flag_change
+    push_flag_change(database(), flag_id)  # the room's proctors see it handled
+    return out
 
 
 @endpoint("/violations/plans/<int:plan_id>/behaviour-rules", summary="The plan's behaviour rules (defaults if unset)")

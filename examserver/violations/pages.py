@@ -16,7 +16,7 @@ from itembank.core.reference import Agency
 from scoring import violations as rules
 
 from ..access import roles, signed_in
-from ..db import db_read, db_write
+from ..db import database, db_read, db_write
 from . import api as vapi
 from . import operations as ops
 from .models import ViolationCase, ViolationFlag
@@ -184,6 +184,9 @@ def new_case():
                     ops.add_evidence(s, p.actor, case, kind="photo", description=f.get("photo_note", ""),
                                      content=photo.read(), mime=photo.mimetype or "")
                 cid = case.id
+            if flag_id:
+                from examserver.delivery.behaviour import push_flag_change
+                push_flag_change(database(), flag_id)
             flash(_("Case recorded. A second staff member must co-sign it."), "ok")
             return redirect(url_for("violations.case_page", case_id=cid))
         except DomainError as e:

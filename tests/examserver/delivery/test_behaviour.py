@@ -189,6 +189,11 @@ def test_events_for_another_attempt_are_refused_and_candidates_cannot_read_flags
     staff = client.get(f"/api/v1/violations/flags?session_id={sitting.session_id}&status=all",
                        headers=api_token(client, "proctor")).get_json()["flags"]
     assert [(f["attempt_id"], f["kind"]) for f in staff] == [(mine, "paste")]
+    _watch(pc, sitting)
+    r = client.post(f"/api/v1/violations/flags/{staff[0]['id']}/dismiss", headers=api_token(client, "proctor"),
+                    json={"note": "误触，已核实"})
+    assert r.status_code == 200 and r.get_json()["status"] == "dismissed"
+    assert [(x["id"], x["status"]) for x in _pushed_flags(pc)] == [(staff[0]["id"], "dismissed")]
     # a candidate's socket cannot watch a room
     assert c.emit("watch", {"session_id": sitting.session_id, "room_id": sitting.room_ids[0]})["error"]["code"] \
         == "forbidden"
@@ -223,8 +228,10 @@ def test_a_case_opens_from_a_flag_on_the_incident_form_once(app, client, sitting
     from ...conftest import login  # noqa: TID252
     c, pc, items = started(app, client, sitting)
     aid = _attempt_id(c)
+    _watch(pc, sitting)
     c.emit("behaviour", {"events": [_ev(k, "paste", 10 * k) for k in (1, 2)]})  # paste: flag at 2
     (flag,) = _flags(db, aid)
+    assert [x["status"] for x in _pushed_flags(pc)] == ["open"]
     assert login(client, "proctor").status_code == 302
     page = client.get(f"/violations/new?flag_id={flag.id}")
     html = page.get_data(as_text=True)
@@ -243,6 +250,7 @@ def test_a_case_opens_from_a_flag_on_the_incident_form_once(app, client, sitting
         from examserver.violations.models import CaseEvidence
         ev = s.scalars(select(CaseEvidence).where(CaseEvidence.case_id == f.case_id)).all()
         assert [(e.kind, e.attempt_id, e.data["flag_id"]) for e in ev] == [("flag", aid, flag.id)]
+    assert [(x["id"], x["status"]) for x in _pushed_flags(pc)] == [(flag.id, "case_opened")]  # the room sees it
     again = client.post("/violations/new", data=form)  # the flag is closed now
     assert again.status_code == 400 and "该提示已处理" in again.get_data(as_text=True)
     assert client.get("/violations/new?flag_id=999999").status_code == 404
