@@ -29,10 +29,13 @@ def served(served_demo):
 
 @pytest.fixture(scope="module")
 def demo_certs(served):
-    """The demo's certificates by status, read before any test of this module issues more."""
+    """The demo's certificates: skill level ones by status, and the special-ability one as 'special'."""
     with sqlite3.connect(served.db_path) as c:
-        return {status: (number, json.loads(data)) for number, status, data in
-                c.execute("SELECT number, status, data FROM certificate WHERE source_plan_id IS NULL ORDER BY id")}
+        rows = c.execute("SELECT number, status, data, scheme FROM certificate WHERE source_plan_id IS NULL "
+                         "ORDER BY id").fetchall()
+    out = {status: (number, json.loads(data)) for number, status, data, scheme in rows if scheme != "special"}
+    out["special"] = next((number, json.loads(data)) for number, _, data, scheme in rows if scheme == "special")
+    return out
 
 
 def test_qr_target_shows_masked_data_and_status(served, demo_certs, browser):
@@ -57,6 +60,16 @@ def test_qr_target_shows_masked_data_and_status(served, demo_certs, browser):
     assert page.get_by_test_id("verify-result").get_attribute("data-status") == "revoked"
     assert "2026-09-15" in page.get_by_test_id("cert-status").inner_text()
     assert page.get_by_test_id("cert-revoked-on").inner_text() == "2026-09-15"
+
+    special, data = demo_certs["special"]  # a special-ability certificate: 15 digits, a project, no level
+    page.goto(f"{base}/verify")
+    page.fill("input[name=no]", special)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/verify/{special}")
+    assert page.get_by_test_id("verify-result").get_attribute("data-status") == "valid"
+    assert page.get_by_test_id("cert-kind").inner_text() == "专项职业能力证书"
+    assert page.get_by_test_id("cert-project").inner_text() == data["project_name"] == "轴类零件车削"
+    assert page.get_by_test_id("cert-level").count() == 0
     page.context.close()
 
 
