@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Install (Debian packages) and start PostgreSQL and Redis on loopback, plus Chromium for browser tests.
+# Install (Debian packages) and start PostgreSQL and Redis on loopback, plus Chromium for browser tests and nginx
+# for the scale-out test (which runs its own nginx on a free port: the packaged service is never started).
 # Prints the environment lines that point the test suite at them.
 set -euo pipefail
 need=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2
+  if [[ " ${need[*]} " == *" nginx "* ]]; then
+    # Where policy-rc.d allows it the package starts nginx on port 80: stop and disable that service.
+    if [ -d /run/systemd/system ]; then systemctl disable --now nginx >&2 2>/dev/null || true
+    else invoke-rc.d nginx stop >&2 2>/dev/null || true; fi
+  fi
 fi
 
 # PostgreSQL: the packaged cluster, on loopback, with a password for the test role.

@@ -66,6 +66,9 @@ def build_app(overrides: dict, env: dict[str, str] | None) -> Flask:
                                                                                          "client_manager": None}
     socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], cors_allowed_origins=[], logger=False,
                       engineio_logger=False, **queue)
+    if settings.proxy_count:  # outermost, so Socket.IO's handlers and the rate limits see the client's address
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count)
 
     from .tasks import init_celery
     init_celery(app, settings)

@@ -197,6 +197,7 @@ def _add_optional(group, module: str, name: str) -> None:
 
 _add_optional(cli, "examserver.cli_irt", "irt")
 _add_optional(cli, "examserver.cli_certificates", "certificates")
+_add_optional(cli, "examserver.cli_nginx", "nginx_config")
 
 
 def main() -> None:

@@ -84,7 +84,7 @@ class DemoContext:
 
 
 # Each area adds its demo data in a module with ``load(s, rng, ctx)``; listed here in dependency order.
-AREA_DEMO_MODULES: list[str] = ["examserver.itembank_app.demo", "examserver.administration.demo", "examserver.certification.demo", "examserver.delivery.demo", "examserver.analysis.demo"]
+AREA_DEMO_MODULES: list[str] = ["examserver.itembank_app.demo", "examserver.administration.demo", "examserver.certification.demo", "examserver.delivery.demo", "examserver.analysis.demo", "examserver.marking.demo"]
 
 
 def area_steps():

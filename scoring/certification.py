@@ -22,6 +22,11 @@ Rules and where they come from (seed 003 unless stated):
 - Violations found after the fact void results and revoke issued certificates and the uploaded
   certificate data (指引 art. 8): :func:`revoke_certificate`; verification then shows the
   certificate as revoked with its date.
+- Special-ability certificates (专项职业能力证书, 豫人社办函〔2020〕41号): an agency filed as a special-ability
+  assessment agency holds an 8-digit code (region 4 + ``5`` + serial 3, §二(四): :func:`set_special_code`) and
+  assesses approved projects (:class:`SpecialProject`); the certificate has no level, and its 15-digit number is
+  issue year + agency code + a serial 00001-99999 per agency code and year (§四(一)), allocated like the others
+  (the counter row has level 0). Its results are audited before issue like every other (§三(三)).
 - Certificate data go to the national query system (职业技能等级证书全国联网查询,
   人社鉴发〔2021〕1号 §四): :func:`export_for_national_upload`.
 - Personal data are protected (指引 art. 15): the public view masks the ID number and is reachable
@@ -60,22 +65,25 @@ from itembank.core.reference import Agency, Occupation, RetiredCode, Site, WorkT
 
 from .certificates import (
     NO_WORK_TYPE, CertificateData, CertificateNumberError, CertificateSignatureError, InvalidCertificateData,
-    SerialOverflowError, decode_henan, decode_national, format_serial, key_id, mask_id_number, public_view,
-    render_certificate_pdf, sign, verify,
+    SerialOverflowError, decode_henan, decode_national, decode_special, encode_special, format_serial, key_id,
+    mask_id_number, parse_special_agency_code, public_view, render_certificate_pdf, sign, verify,
 )
-from .certificates.signing import ID_TYPES, canonical_json, photo_sha256
+from .certificates.signing import (FORMAT, ID_TYPES, SPECIAL_FORMAT, SpecialAbilityData, canonical_json,
+                                   data_from_dict, photo_sha256)
 
 __all__ = [
-    "Certificate", "CertificateSerial", "CertificateBatch", "Issuer", "ISSUE_SCHEMES", "EXPORT_COLUMNS",
+    "Certificate", "CertificateSerial", "CertificateBatch", "SpecialProject", "Issuer", "ISSUE_SCHEMES",
+    "EXPORT_COLUMNS", "set_special_code", "approve_special_project",
     "issue_certificate", "allocate_serial", "render_certificate", "attach_pdf", "ensure_pdf", "revoke_certificate",
     "find_by_number", "normalise_number", "verification_view", "check_envelope", "export_rows",
     "export_for_national_upload", "create_batch", "batch_progress", "issue_batch_item", "certificate_view",
 ]
 
-#: Schemes under which certificates are issued here. The 15-digit special-ability scheme
-#: (专项职业能力) is decoded by :mod:`scoring.certificates.numbering` but its certificates are not
-#: skill level certificates and :class:`CertificateData` signs 22-character numbers only.
-ISSUE_SCHEMES = ("national", "henan")
+#: Schemes under which certificates are issued here: the 22-character skill level numbers (national, Henan) and
+#: the 15-digit special-ability numbers (专项职业能力证书, no level).
+ISSUE_SCHEMES = ("national", "henan", "special")
+SPECIAL_SERIAL_MAX = 99999
+SPECIAL_LEVEL = 0  # the counter rows of special-ability numbers: they have no level
 STATUSES = ("valid", "revoked")
 
 
@@ -86,12 +94,13 @@ class CertificateSerial(Base):
 
     人社鉴发〔2019〕2号 附件1 表1: positions 17-22 are a serial "按评价机构（站点）、年度、等级" from
     000001 to 999999. Rows are created by the first issue of a (prefix, year, level) and only ever
-    incremented, inside the transaction that inserts the certificate.
+    incremented, inside the transaction that inserts the certificate. Special-ability numbers count per
+    8-digit agency code (the prefix) and year, with level 0 (豫人社办函〔2020〕41号 §四(一): 00001-99999).
     """
 
     __tablename__ = "certificate_serial"
     __table_args__ = (UniqueConstraint("prefix", "year", "level"),
-                      CheckConstraint("level between 1 and 5", name="level"),
+                      CheckConstraint("level between 0 and 5", name="level"),
                       CheckConstraint("last_serial between 0 and 999999", name="last_serial"))
     id: Mapped[int] = mapped_column(primary_key=True)
     prefix: Mapped[str] = mapped_column(String(13))
@@ -124,6 +133,21 @@ class CertificateBatch(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class SpecialProject(Base):
+    """专项职业能力考核项目: a special-ability project an agency was approved to assess (豫人社办函〔2020〕41号 §一,
+    §二(一)), within an occupation (e.g. 轴类零件车削 of 车工)."""
+
+    __tablename__ = "special_project"
+    __table_args__ = (UniqueConstraint("agency_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    occupation_id: Mapped[int] = mapped_column(ForeignKey("occupation.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    approved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    agency: Mapped[Agency] = relationship()
+    occupation: Mapped[Occupation] = relationship()
+
+
 class Certificate(Base):
     """职业技能等级证书: one issued certificate, its signed electronic copy and its PDF.
 
@@ -138,8 +162,9 @@ class Certificate(Base):
         UniqueConstraint("number"),
         UniqueConstraint("source_plan_id", "source_result_id"),
         CheckConstraint("status in ('valid','revoked')", name="status"),
-        CheckConstraint("scheme in ('national','henan')", name="scheme"),
+        CheckConstraint("scheme in ('national','henan','special')", name="scheme"),
         CheckConstraint("level between 1 and 5", name="level"),
+        CheckConstraint("(scheme = 'special') = (level is null)", name="special_no_level"),
         CheckConstraint("(source_plan_id is null) = (source_result_id is null)", name="source"),
         Index("ix_certificate_agency_issue", "agency_id", "issue_date"),
     )
@@ -149,7 +174,8 @@ class Certificate(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     occupation_id: Mapped[int] = mapped_column(ForeignKey("occupation.id"))
     work_type_id: Mapped[int | None] = mapped_column(ForeignKey("work_type.id"))
-    level: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int | None] = mapped_column(Integer)  # None for a special-ability certificate
+    special_project_id: Mapped[int | None] = mapped_column(ForeignKey("special_project.id"))
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
     serial: Mapped[int] = mapped_column(Integer)
@@ -179,8 +205,12 @@ class Certificate(Base):
     site: Mapped[Site] = relationship()
 
     @property
-    def certificate_data(self) -> CertificateData:
-        return CertificateData.from_dict(self.data)
+    def certificate_data(self) -> CertificateData | SpecialAbilityData:
+        return data_from_dict(self.data, SPECIAL_FORMAT if self.scheme == "special" else FORMAT)
+
+    @property
+    def is_special(self) -> bool:
+        return self.scheme == "special"
 
     @property
     def revoked(self) -> bool:
@@ -221,7 +251,7 @@ def _upsert(s: Session):
     return insert
 
 
-def allocate_serial(s: Session, prefix: str, year: int, level: int) -> int:
+def allocate_serial(s: Session, prefix: str, year: int, level: int, *, limit: int = 999999) -> int:
     """Take the next serial of (prefix, year, level) inside the caller's transaction.
 
     One statement, ``INSERT … ON CONFLICT (prefix, year, level) DO UPDATE SET last_serial =
@@ -238,8 +268,8 @@ def allocate_serial(s: Session, prefix: str, year: int, level: int) -> int:
                                    set_={"last_serial": t.c.last_serial + 1, "updated_at": utcnow()})
             .returning(t.c.last_serial))
     n = s.execute(stmt).scalar_one()
-    if n > 999999:
-        raise SerialOverflowError("overflow", f"证书序列码已用尽：{prefix} {year}年 {level}级已发满999999本",
+    if n > limit:
+        raise SerialOverflowError("overflow", f"证书序列码已用尽：{prefix} {year}年 {level or '专项'}已发满{limit}本",
                                   f"serial range used up for {prefix}, {year}, level {level}")
     return n
 
@@ -255,7 +285,9 @@ def find_by_number(s: Session, number: str) -> Certificate | None:
 
 def _check_number(number: str, scheme: str) -> None:
     try:
-        if scheme == "henan":
+        if scheme == "special":
+            decode_special(number)
+        elif scheme == "henan":
             decode_henan(number)
         else:
             decode_national(number)
@@ -279,16 +311,67 @@ def _check_photo(photo: bytes | None) -> None:
         raise _domain("photo", "bad_photo", "照片不得超过2 MB", "photo must be at most 2 MB")
 
 
+# --- special-ability agencies and projects ---------------------------------------------------------------
+
+def set_special_code(s: Session, actor: Actor, agency: Agency, code: str) -> Agency:
+    """Record the 8-digit code the centre gave ``agency`` as a special-ability assessment agency
+    (豫人社办函〔2020〕41号 §二(四)); a code is never given to two agencies, nor reused once retired."""
+    from .certificates import CertificateNumberError as _Err
+    try:
+        parsed = parse_special_agency_code(code)
+    except _Err as e:
+        raise DomainError("bad_special_code", e.reason, "special_code") from None
+    if parsed.is_centre:
+        raise _domain("special_code", "bad_special_code", "xxxx5000 是鉴定中心本身的编码，不能给考核机构",
+                      "a code ending 5000 is the centre's own")
+    if agency.status != "active":
+        raise _domain("agency_id", "agency_cancelled", "评价机构已注销", "the agency is cancelled", Conflict)
+    taken = s.scalar(select(Agency.id).where(Agency.special_code == parsed.code, Agency.id != agency.id))
+    retired = s.scalar(select(RetiredCode.id).where(RetiredCode.code == parsed.code))
+    if taken is not None or retired is not None:
+        raise _domain("special_code", "code_taken", f"机构编码 {parsed.code} 已被使用或已注销",
+                      "the code is used by another agency or retired", Conflict)
+    if agency.special_code not in (None, parsed.code) and s.scalar(
+            select(Certificate.id).where(Certificate.agency_id == agency.id, Certificate.scheme == "special")):
+        raise _domain("special_code", "code_in_use", "已按原编码发证，不能更改", "certificates carry the old code",
+                      Conflict)
+    old, agency.special_code = agency.special_code, parsed.code
+    s.flush()
+    audit.record(s, actor, "agency.special_code", "agency", agency.id, {"special_code": [old, parsed.code]})
+    return agency
+
+
+def approve_special_project(s: Session, actor: Actor, *, agency: Agency, occupation: Occupation,
+                            name: str) -> SpecialProject:
+    """A special-ability project the agency may assess (its 考核规范 filed, 豫人社办函〔2020〕41号 §一)."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise _domain("name", "bad_name", "项目名称应为1–100字", "the project name must be 1..100 characters")
+    if not agency.special_code:
+        raise _domain("agency_id", "no_special_code", "机构尚无专项职业能力考核机构编码",
+                      "the agency has no special-ability code yet", Conflict)
+    if s.scalar(select(SpecialProject.id).where(SpecialProject.agency_id == agency.id,
+                                                SpecialProject.name == name)) is not None:
+        raise _domain("name", "duplicate", f"项目“{name}”已备案", "the project is already approved", Conflict)
+    project = SpecialProject(agency_id=agency.id, occupation_id=occupation.id, name=name)
+    s.add(project)
+    s.flush()
+    audit.record(s, actor, "special_project.approve", "special_project", project.id,
+                 {"agency_id": agency.id, "occupation": occupation.code, "name": name})
+    return project
+
+
 def issue_certificate(s: Session, actor: Actor, *, issuer: Issuer, person: Person, occupation: Occupation,
-                      work_type: WorkType | None, level: int, site: Site, issue_date: dt.date,
+                      work_type: WorkType | None, level: int | None, site: Site, issue_date: dt.date,
                       photo: bytes | None = None, scheme: str | None = None,
                       source_plan_id: int | None = None, source_result_id: int | None = None,
                       batch: CertificateBatch | None = None, render_pdf: bool = True,
-                      today: dt.date | None = None) -> Certificate:
+                      today: dt.date | None = None, project: SpecialProject | None = None) -> Certificate:
     """Number, sign, (render) and record one certificate; audited as ``certificate.issue``.
 
     ``scheme`` is ``national`` or ``henan`` (default: ``henan`` for a site in province 41, else
-    ``national``). ``source_plan_id``/``source_result_id`` make the call idempotent: when a
+    ``national``), or ``special`` for a special-ability certificate of ``project`` (the default when a project
+    is given): then ``level`` and ``work_type`` are None and ``occupation`` is the project's. ``source_plan_id``/``source_result_id`` make the call idempotent: when a
     certificate for that result exists it is returned unchanged (and no number is taken). With
     ``render_pdf=False`` the PDF is left for :func:`attach_pdf` (see the module docstring).
     ``today`` (when given) refuses an issue date in the future.
@@ -310,10 +393,18 @@ def issue_certificate(s: Session, actor: Actor, *, issuer: Issuer, person: Perso
             return existing
     agency = site.agency
     if scheme is None:
-        scheme = "henan" if site.province_code == "41" else "national"
+        scheme = "special" if project is not None else "henan" if site.province_code == "41" else "national"
     if scheme not in ISSUE_SCHEMES:
-        raise _domain("scheme", "bad_scheme", f"编码规则应为 national 或 henan，实际为 {scheme!r}",
-                      "scheme must be national or henan")
+        raise _domain("scheme", "bad_scheme", f"编码规则应为 national、henan 或 special，实际为 {scheme!r}",
+                      "scheme must be national, henan or special")
+    if scheme == "special":
+        return _issue_special(s, actor, issuer=issuer, person=person, occupation=occupation, work_type=work_type,
+                              level=level, site=site, issue_date=issue_date, photo=photo, project=project,
+                              source_plan_id=source_plan_id, source_result_id=source_result_id, batch=batch,
+                              render_pdf=render_pdf, today=today)
+    if project is not None:
+        raise _domain("project", "bad_scheme", "专项职业能力项目只能按 special 编码发证",
+                      "a special-ability project is certified under the special scheme")
     if scheme == "henan" and site.province_code != "41":
         raise _domain("scheme", "bad_scheme", "河南省编码规则只适用于河南省（41）的站点",
                       "the Henan scheme applies to sites in Henan (41) only")
@@ -356,12 +447,82 @@ def issue_certificate(s: Session, actor: Actor, *, issuer: Issuer, person: Perso
             work_type=work_type.name if work_type else None, photo=photo)
     except InvalidCertificateData as e:
         raise DomainError("bad_certificate_data", e.reason, e.field) from None
+    return _record(s, actor, issuer=issuer, data=data, scheme=scheme, person=person, occupation=occupation,
+                   work_type=work_type, level=level, site=site, serial=serial, photo=photo, project=None,
+                   source_plan_id=source_plan_id, source_result_id=source_result_id, batch=batch,
+                   render_pdf=render_pdf)
+
+
+def _common_checks(s: Session, *, agency: Agency, issue_date: dt.date, today: dt.date | None, person: Person,
+                   photo: bytes | None) -> None:
+    if agency.status != "active":
+        raise _domain("site_id", "agency_cancelled", "评价机构已注销，不得发证", "the agency is cancelled", Conflict)
+    if type(issue_date) is not dt.date:
+        raise _domain("issue_date", "bad_date", "发证日期应为日期", "issue_date must be a date")
+    if issue_date.year < 2020 or issue_date.year > 2099:
+        raise _domain("issue_date", "bad_date", "专项职业能力证书发证日期应在2020年以后（豫人社办函〔2020〕41号）",
+                      "the issue date must be 2020 or later")
+    if today is not None and issue_date > today:
+        raise _domain("issue_date", "bad_date", "发证日期不得晚于今天", "the issue date cannot be in the future")
+    if person.id_type not in ID_TYPES:
+        raise _domain("person_id", "bad_id_type", "持证人证件类型无效", "the holder's ID type is unknown")
+    _check_photo(photo)
+
+
+def _issue_special(s: Session, actor: Actor, *, issuer: Issuer, person: Person, occupation: Occupation,
+                   work_type: WorkType | None, level: int | None, site: Site, issue_date: dt.date,
+                   photo: bytes | None, project: SpecialProject | None, source_plan_id: int | None,
+                   source_result_id: int | None, batch: CertificateBatch | None, render_pdf: bool,
+                   today: dt.date | None) -> Certificate:
+    """A special-ability certificate (专项职业能力证书): 15-digit number, no level (豫人社办函〔2020〕41号 §四)."""
+    agency = site.agency
+    if project is None:
+        raise _domain("project", "required", "请选择专项职业能力考核项目", "choose the special-ability project")
+    if project.agency_id != agency.id:
+        raise _domain("project", "out_of_scope", f"“{project.name}”不是本机构备案的专项职业能力考核项目",
+                      "not a project approved for this agency")
+    if level is not None or work_type is not None:
+        raise _domain("level", "bad_level", "专项职业能力证书不标注等级和工种", "a special-ability certificate has no "
+                      "level or work type")
+    if occupation.id != project.occupation_id:
+        raise _domain("occupation_id", "bad_occupation", "职业与考核项目不符", "the occupation is not the project's")
+    if not agency.special_code:
+        raise _domain("site_id", "no_special_code", "机构尚无专项职业能力考核机构编码，不能发专项证书",
+                      "the agency has no special-ability code", Conflict)
+    if s.scalar(select(RetiredCode.id).where(RetiredCode.code == agency.special_code)) is not None:
+        raise _domain("site_id", "code_retired", f"机构编码 {agency.special_code} 已注销", "the code is retired", Conflict)
+    _common_checks(s, agency=agency, issue_date=issue_date, today=today, person=person, photo=photo)
+    try:
+        serial = allocate_serial(s, agency.special_code, issue_date.year, SPECIAL_LEVEL, limit=SPECIAL_SERIAL_MAX)
+    except SerialOverflowError as e:
+        raise Conflict("serial_exhausted", e.reason, "issue_date") from None
+    number = encode_special(issue_date, agency.special_code, serial)
+    try:
+        data = SpecialAbilityData.build(
+            name=person.name, id_type=person.id_type, id_number=person.id_number, project_name=project.name,
+            occupation_name=occupation.name, occupation_code=occupation.code, certificate_number=number,
+            agency=agency.name, agency_code=agency.special_code, issue_date=issue_date, photo=photo)
+    except InvalidCertificateData as e:
+        raise DomainError("bad_certificate_data", e.reason, e.field) from None
+    return _record(s, actor, issuer=issuer, data=data, scheme="special", person=person, occupation=occupation,
+                   work_type=None, level=None, site=site, serial=serial, photo=photo, project=project,
+                   source_plan_id=source_plan_id, source_result_id=source_result_id, batch=batch,
+                   render_pdf=render_pdf)
+
+
+def _record(s: Session, actor: Actor, *, issuer: Issuer, data, scheme: str, person: Person, occupation: Occupation,
+            work_type: WorkType | None, level: int | None, site: Site, serial: int, photo: bytes | None,
+            project: SpecialProject | None, source_plan_id: int | None, source_result_id: int | None,
+            batch: CertificateBatch | None, render_pdf: bool) -> Certificate:
+    """Sign, (render,) insert and audit an issued certificate."""
+    number = data.certificate_number
     envelope = sign(data, issuer.private_key)
     verify_url = issuer.verify_url(number)
     cert = Certificate(
         number=number, scheme=scheme, person_id=person.id, occupation_id=occupation.id,
-        work_type_id=work_type.id if work_type else None, level=level, agency_id=agency.id, site_id=site.id,
-        serial=serial, issue_date=issue_date, status="valid", data=data.to_dict(), envelope=envelope,
+        work_type_id=work_type.id if work_type else None, level=level,
+        special_project_id=project.id if project is not None else None, agency_id=site.agency_id, site_id=site.id,
+        serial=serial, issue_date=data.issue_date, status="valid", data=data.to_dict(), envelope=envelope,
         key_id=envelope["key_id"], verify_url=verify_url, photo=photo,
         source_plan_id=source_plan_id, source_result_id=source_result_id,
         batch_id=batch.id if batch is not None else None, issued_by=actor.account_id)
@@ -372,8 +533,9 @@ def issue_certificate(s: Session, actor: Actor, *, issuer: Issuer, person: Perso
     s.flush()
     audit.record(s, actor, "certificate.issue", "certificate", cert.id, {
         "number": number, "scheme": scheme, "person_id": person.id, "occupation": occupation.code,
-        "work_type": work_type.name if work_type else None, "level": level, "agency_id": agency.id,
-        "site_id": site.id, "issue_date": issue_date, "data_sha256": _data_sha256(cert.data),
+        "work_type": work_type.name if work_type else None, "level": level,
+        "special_project": project.name if project is not None else None, "agency_id": site.agency_id,
+        "site_id": site.id, "issue_date": data.issue_date, "data_sha256": _data_sha256(cert.data),
         "signature": envelope["signature"], "key_id": envelope["key_id"], "pdf_sha256": cert.pdf_sha256,
         "source_plan_id": source_plan_id, "source_result_id": source_result_id,
         "batch_id": cert.batch_id})
@@ -386,7 +548,8 @@ def _data_sha256(data: dict) -> str:
 
 def render_certificate(data: dict[str, Any], verify_url: str, photo: bytes | None) -> bytes:
     """The PDF of stored certificate data (no session: run it outside any transaction)."""
-    return render_certificate_pdf(CertificateData.from_dict(data), verify_url=verify_url, photo=photo)
+    fmt = SPECIAL_FORMAT if "project_name" in data else FORMAT
+    return render_certificate_pdf(data_from_dict(data, fmt), verify_url=verify_url, photo=photo)
 
 
 def attach_pdf(s: Session, actor: Actor, cert_id: int, pdf: bytes) -> bool:
@@ -466,7 +629,10 @@ def verification_view(s: Session, number: str, *, public_key: Ed25519PublicKey |
     if not code:
         raise _domain("number", "required", "请输入证书编号", "a certificate number is required")
     try:
-        decode_national(code)  # a Henan number is also a well-formed national one
+        if len(code) == 15 and code.isdigit():
+            decode_special(code)
+        else:
+            decode_national(code)  # a Henan number is also a well-formed national one
     except CertificateNumberError as e:
         raise DomainError("bad_number", e.reason, "number") from None
     cert = find_by_number(s, code)
@@ -489,7 +655,8 @@ def certificate_view(cert: Certificate) -> dict[str, Any]:
         "name": cert.data["name"], "id_type": cert.data["id_type"], "id_number": cert.data["id_number"],
         "id_number_masked": mask_id_number(cert.data["id_number"]),
         "occupation_code": cert.data["occupation_code"], "occupation_name": cert.data["occupation_name"],
-        "work_type": cert.data["work_type"], "level": cert.level, "agency_id": cert.agency_id,
+        "work_type": cert.data.get("work_type"), "level": cert.level, "agency_id": cert.agency_id,
+        "kind": "special" if cert.is_special else "level", "project_name": cert.data.get("project_name"),
         "agency": cert.data["agency"], "site_id": cert.site_id, "issue_date": cert.issue_date.isoformat(),
         "status": cert.status, "revoked_on": cert.revoked_on.isoformat() if cert.revoked_on else None,
         "revoke_reason": cert.revoke_reason, "key_id": cert.key_id, "has_pdf": cert.pdf_sha256 is not None,
@@ -513,7 +680,9 @@ EXPORT_COLUMNS: tuple[tuple[str, str], ...] = (
 
 def _export_query(*, agency_id: int | None, plan_id: int | None, date_from: dt.date | None,
                   date_to: dt.date | None, include_revoked: bool):
-    q = select(Certificate).order_by(Certificate.issue_date, Certificate.number)
+    # skill level certificates only: special-ability data go to the province's own query system (豫人社办函〔2020〕41号
+    # §四(三)), not to the national skill level upload
+    q = select(Certificate).where(Certificate.scheme != "special").order_by(Certificate.issue_date, Certificate.number)
     if agency_id is not None:
         q = q.where(Certificate.agency_id == agency_id)
     if plan_id is not None:

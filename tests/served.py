@@ -80,9 +80,10 @@ def serve_copy(build: DemoBuild, target: pathlib.Path, *, wait_s: float = 120) -
     shutil.copytree(build.data, target)
     port = free_port()
     log = open(target / "serve.log", "wb")
-    proc = subprocess.Popen(CLI + ["serve", "--port", str(port)], env=embedded_env(target), cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+    env = {**embedded_env(target), "SKILLCERT_PUBLIC_URL": base}  # certificates' QR codes point to this server
+    proc = subprocess.Popen(CLI + ["serve", "--port", str(port)], env=env, cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + wait_s  # gevent start-up takes a while on a busy machine
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -96,14 +97,18 @@ def serve_copy(build: DemoBuild, target: pathlib.Path, *, wait_s: float = 120) -
     raise RuntimeError("server did not start: " + (target / "serve.log").read_text(errors="replace")[-2000:])
 
 
-def sign_in(browser, base: str, username: str, *, viewport: dict | None = None, locale: str | None = None):
-    """A new browser context signed in through the real login form; returns its page on the landing page."""
+def sign_in(browser, base: str, username: str, *, viewport: dict | None = None, locale: str | None = None,
+            errors: list | None = None):
+    """A new browser context signed in through the real login form; returns its page on the landing page.
+    ``errors``, if given, collects the page's uncaught script errors from the login page on."""
     opts = {}
     if viewport:
         opts["viewport"] = viewport
     if locale:
         opts["locale"] = locale
     page = browser.new_context(**opts).new_page()
+    if errors is not None:
+        page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(base + "/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)

@@ -51,9 +51,11 @@ class VerifyOut(BaseModel):
     id_number_masked: str
     occupation_name: str
     occupation_code: str
-    work_type: str
-    level: int
-    level_name: str
+    kind: Literal["level", "special"] = Field(description="level: 职业技能等级证书; special: 专项职业能力证书")
+    project_name: str | None = Field(default=None, description="the special-ability project (special only)")
+    work_type: str | None = Field(description="work type or ——; None on a special-ability certificate")
+    level: int | None = Field(description="1..5; None on a special-ability certificate")
+    level_name: str | None
     agency: str
     issue_date: dt.date
     has_photo: bool
@@ -77,8 +79,10 @@ class CertificateOut(BaseModel):
     id_number_masked: str
     occupation_code: str
     occupation_name: str
-    work_type: str
-    level: int
+    kind: Literal["level", "special"]
+    project_name: str | None
+    work_type: str | None
+    level: int | None
     agency_id: int
     agency: str
     site_id: int
@@ -104,10 +108,14 @@ class IssueIn(BaseModel):
     person_id: int
     occupation_code: str = Field(pattern=r"^\d-\d{2}-\d{2}-\d{2}$")
     work_type: str | None = Field(default=None, max_length=100, description="work type name; none prints ——")
-    level: int = Field(ge=1, le=5)
+    level: int | None = Field(default=None, ge=1, le=5, description="1..5; leave out for a special-ability "
+                                                                     "certificate")
     site_id: int
     issue_date: dt.date
-    scheme: Literal["national", "henan"] | None = None
+    scheme: Literal["national", "henan", "special"] | None = None
+    project: str | None = Field(default=None, max_length=100,
+                                description="special-ability project (专项职业能力考核项目) approved for the agency; "
+                                            "issues a 15-digit special-ability certificate")
     plan_id: int | None = Field(default=None, description="exam plan the certificate is issued for")
     result_id: int | None = Field(default=None, description="result it is issued for; (plan, result) is unique")
 
@@ -286,12 +294,22 @@ def _lookup_issue_args(s, body: IssueIn) -> dict:
     occ = s.scalar(select(Occupation).where(Occupation.code == body.occupation_code))
     if occ is None:
         raise NotFound("not_found", f"职业 {body.occupation_code} 不存在 (unknown occupation)", "occupation_code")
+    project = None
+    if body.scheme == "special" or body.project:
+        from scoring.certification import SpecialProject
+        project = s.scalar(select(SpecialProject).where(SpecialProject.agency_id == site.agency_id,
+                                                        SpecialProject.name == (body.project or "").strip()))
+        if project is None or project.occupation_id != occ.id:
+            raise NotFound("not_found", f"本机构没有备案“{body.project or ''}”专项职业能力考核项目 (no such approved "
+                           "special-ability project of this occupation)", "project")
+    elif body.level is None:
+        raise DomainError("required", "请填写职业技能等级 (level is required for a skill level certificate)", "level")
     wt = None
     if body.work_type:
         wt = s.scalar(select(WorkType).where(WorkType.occupation_id == occ.id, WorkType.name == body.work_type))
         if wt is None:
             raise NotFound("not_found", f"工种 {body.work_type} 不存在 (unknown work type)", "work_type")
-    return {"person": person, "site": site, "occupation": occ, "work_type": wt}
+    return {"person": person, "site": site, "occupation": occ, "work_type": wt, "project": project}
 
 
 def require_audited(s, plan_id: int | None, person_ids: list[int]) -> None:
@@ -320,7 +338,8 @@ def issue(body: IssueIn):
     with db_write() as s:
         args = _lookup_issue_args(s, body)
         require_audited(s, body.plan_id, [body.person_id])
-        cert = issue_certificate(s, g.principal.actor, issuer=keys.issuer(), level=body.level,
+        cert = issue_certificate(s, g.principal.actor, issuer=keys.issuer(),
+                                 level=None if args["project"] is not None else body.level,
                                  issue_date=body.issue_date, photo=args["person"].photo, scheme=body.scheme,
                                  source_plan_id=body.plan_id, source_result_id=body.result_id,
                                  today=dt.date.today(), **args)

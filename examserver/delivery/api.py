@@ -21,7 +21,7 @@ from itembank.core.people import Person
 from ..access import attempt_holder, public, register_attempt_verifier, roles
 from ..api import ApiError, endpoint
 from ..db import db_read, db_write
-from . import live, operations as ops, proctoring, tokens
+from . import behaviour, live, operations as ops, proctoring, tokens
 from .models import Attempt
 
 register_attempt_verifier(tokens.verify)
@@ -45,6 +45,12 @@ class FlagIn(BaseModel):
 
 class SubmitIn(BaseModel):
     confirm: bool
+
+
+class BehaviourIn(BaseModel):
+    events: list[Any] = Field(min_length=1, max_length=behaviour.MAX_BATCH,
+                              description="[{seq, kind, client_at (epoch ms), duration_ms, detail}]")
+    attempt_id: int | None = None
 
 
 class ActIn(BaseModel):
@@ -153,6 +159,15 @@ def attempt_changes(body: ChangesIn):
     if stored:
         live.presence.mark_dirty(claims.attempt_id)
     return {"acks": acks}
+
+
+@endpoint("/delivery/attempt/behaviour", "POST", summary="Behaviour events over HTTP (same as the socket's "
+          "behaviour event): stored, evaluated; the ack carries warnings, never flags", body=BehaviourIn)
+@attempt_holder()
+def attempt_behaviour(body: BehaviourIn):
+    claims = _claims()
+    return behaviour.receive(claims.attempt_id, claims.device_id, {"events": body.events,
+                             "attempt_id": body.attempt_id}, via="http").ack()
 
 
 @endpoint("/delivery/attempt/flag", "POST", summary="Flag an item for review", body=FlagIn)

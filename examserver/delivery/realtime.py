@@ -23,7 +23,7 @@ from ..access import Principal, roles
 from ..db import database, db_write
 from ..extensions import socketio
 from ..realtime import GuardedNamespace
-from . import live, operations as ops, proctoring, tokens
+from . import behaviour, live, operations as ops, proctoring, tokens
 from .models import Attempt
 
 PROCTOR_ROLES = proctoring.PROCTOR_ROLES
@@ -130,6 +130,16 @@ class ExamNamespace(GuardedNamespace):
         except DomainError as e:
             return _error(e)
         return {"ok": True, "item": item}
+
+    @roles("candidate")
+    def on_behaviour(self, data=None):
+        """A batch of behaviour events ``{events: [...]}`` (see :mod:`.behaviour`); the ack lists the client seqs
+        taken and the warnings to show. Flags go to the room's proctors, never here."""
+        c = self._claims()
+        try:
+            return behaviour.receive(c.attempt_id, c.device_id, data, via="socket").ack()
+        except DomainError as e:
+            return _error(e)
 
     @roles("candidate")
     def on_submit(self, data=None):

@@ -362,7 +362,7 @@ def panel_statistics(s: Session, mt: MarkingTask) -> dict[str, Any]:
     try:
         if complete.shape[0] >= 2:
             t = intraclass_correlation(complete)
-            out["icc2"], out["icc2k"] = _finite(t.icc2.icc), _finite(t.icc2k.icc)
+            out["icc2"], out["icc2k"] = _finite(t.icc2.value), _finite(t.icc2k.value)
     except ValueError:
         pass
     try:

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Response, g
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from examserver.administration.models import ExamPlan, ExamSession
 from itembank.core import directory
@@ -25,7 +25,7 @@ from scoring import violations as rules
 
 from ..access import roles, signed_in
 from ..api import endpoint
-from ..db import db_read, db_write
+from ..db import database, db_read, db_write
 from . import operations as ops
 from .models import CaseDocument, PlanBehaviourRules, ViolationCase, ViolationFlag
 
@@ -390,22 +390,76 @@ def similarity(session_id: int, body: SimilarityIn):
         return {"flags": [flag_out(f) for f in flags]}
 
 
+SIMILARITY_ROLES = ("proctor", "chief_proctor", "agency_admin", "center_auditor", "admin")
+
+
+class SimilarityRunIn(BaseModel):
+    alpha: float = Field(default=0.001, gt=0, lt=0.5, description="chance of any false flag per family (Bonferroni)")
+
+
+def similarity_session(s, session_id: int) -> ExamSession:
+    """The session, if the caller may screen it (their agency's; admin and the centre any) and it has answers."""
+    from examserver.delivery.models import Attempt
+    p = g.principal
+    se = s.get(ExamSession, session_id)
+    if se is None or not ops.may_act_for(p.agency_id, p.role, se.plan.agency_id):
+        raise NotFound("not_found", f"场次 {session_id} 不存在 (no such session)", "session_id")
+    n = s.scalar(select(func.count()).select_from(Attempt).where(Attempt.session_id == se.id,
+                                                                 Attempt.status == "submitted"))
+    if n < 3:
+        raise DomainError("too_few", f"该场次已交卷考生不足 3 人（{n} 人），无法检查 (need >= 3 submitted attempts)",
+                          "session_id")
+    return se
+
+
+def run_similarity(session_id: int, alpha: float) -> dict[str, Any]:
+    """Validate here (a bad id is a 4xx, not a task failure), then screen on a worker (eagerly when embedded)."""
+    from .tasks import actor_json, similarity_task
+    with db_read() as s:
+        similarity_session(s, session_id)
+    result = similarity_task.delay(session_id, actor_json(g.principal.actor), alpha)
+    if not result.ready():
+        return {"session_id": session_id, "queued": True}
+    out = result.get()
+    with db_read() as s:
+        out["flags"] = [flag_out(s.get(ViolationFlag, i)) for i in out["flags"]]
+    return out
+
+
+@endpoint("/violations/sessions/<int:session_id>/similarity-check", "POST",
+          summary="Screen a finished session's stored answers for copying (答案雷同检查); suspicious pairs become flags",
+          body=SimilarityRunIn)
+@roles(*SIMILARITY_ROLES)
+def similarity_stored(session_id: int, body: SimilarityRunIn):
+    return run_similarity(session_id, body.alpha)
+
+
 def flag_out(f: ViolationFlag) -> dict[str, Any]:
     return {"id": f.id, "source": f.source, "kind": f.kind, "severity": f.severity, "summary": f.summary,
             "person_id": f.person_id, "other_person_id": f.other_person_id, "session_id": f.session_id,
-            "plan_id": f.plan_id, "p_value": f.p_value, "status": f.status, "case_id": f.case_id,
-            "evidence": f.evidence, "created_at": f.created_at.isoformat()}
+            "plan_id": f.plan_id, "attempt_id": f.attempt_id, "p_value": f.p_value, "status": f.status,
+            "case_id": f.case_id, "evidence": f.evidence, "created_at": f.created_at.isoformat()}
 
 
-@endpoint("/violations/flags", summary="Open flags for review (a flag is not a violation)")
+class FlagQuery(BaseModel):
+    session_id: int | None = None
+    status: str = Field(default="open", pattern="^(open|dismissed|case_opened|all)$")
+
+
+@endpoint("/violations/flags", summary="Flags for review (a flag is not a violation): open ones by default; "
+          "?session_id= for one session, ?status=all for every status", query=FlagQuery)
 @roles(*STAFF)
-def list_flags():
+def list_flags(query: FlagQuery):
     p = g.principal
     with db_read() as s:
-        q = select(ViolationFlag).where(ViolationFlag.status == "open").order_by(ViolationFlag.id.desc())
+        q = select(ViolationFlag).order_by(ViolationFlag.id.desc())
+        if query.status != "all":
+            q = q.where(ViolationFlag.status == query.status)
+        if query.session_id is not None:
+            q = q.where(ViolationFlag.session_id == query.session_id)
         if p.role not in GLOBAL:
             q = q.where(ViolationFlag.agency_id == p.agency_id)
-        return {"flags": [flag_out(f) for f in s.scalars(q)]}
+        return {"flags": [flag_out(f) for f in s.scalars(q.limit(1000))]}
 
 
 @endpoint("/violations/flags/<int:flag_id>/dismiss", "POST", summary="Dismiss a flag with a note", body=FlagDismissIn)
@@ -416,7 +470,10 @@ def dismiss_flag(flag_id: int, body: FlagDismissIn):
         f = directory.get_or_404(s, ViolationFlag, flag_id, "flag_id")
         if not ops.may_act_for(p.agency_id, p.role, f.agency_id):
             raise NotFound("not_found", "提示不存在 (no such flag)", "flag_id")
-        return flag_out(ops.dismiss_flag(s, p.actor, f, note=body.note, now=now()))
+        out = flag_out(ops.dismiss_flag(s, p.actor, f, note=body.note, now=now()))
+    from examserver.delivery.behaviour import push_flag_change
+    push_flag_change(database(), flag_id)  # the room's proctors see it handled
+    return out
 
 
 @endpoint("/violations/plans/<int:plan_id>/behaviour-rules", summary="The plan's behaviour rules (defaults if unset)")

@@ -135,6 +135,11 @@ def open_case(s: Session, actor: Actor, *, agency: Agency, party: str, category:
         subject = subject or session.subject.subject
     if subject is not None and subject not in ("theory", "practical", "review"):
         raise DomainError("bad_subject", f"未知科目 {subject!r} (unknown subject)", "subject")
+    if flag is not None:
+        if flag.status != "open":
+            raise Conflict("flag_closed", "该提示已处理 (flag already handled)", "flag_id")
+        if person is not None and person.id not in (flag.person_id, flag.other_person_id):
+            raise DomainError("flag_person", "提示与当事人不符 (the flag is about someone else)", "flag_id")
     sitting = occurred_at.date()
     if session is not None:
         sitting = session.starts_at.date()
@@ -542,6 +547,13 @@ def similarity_check(s: Session, actor: Actor, session: ExamSession, *, response
     """Screen a finished session's answer sheets for copying (:func:`scoring.similarity.screen`) and raise a
     flag for each suspicious pair: ``responses`` maps person id → {item: chosen option}; neighbours come from
     the seating chart. Flags are for review by people, never penalties (指引 art. 16)."""
+    return _similarity(s, actor, session, responses=responses, key=key, options=options, alpha=alpha,
+                       source="posted")[1]
+
+
+def _similarity(s: Session, actor: Actor, session: ExamSession, *, responses: dict[int, dict[Any, Any]],
+                key: dict[Any, Any], options: dict[Any, list] | None, alpha: float, source: str):
+    """(report, new flags) of one screening; pairs already flagged in this session are not flagged again."""
     from examserver.administration.models import SeatAssignment
     from scoring import similarity
     if len(responses) < 3:
@@ -584,9 +596,81 @@ def similarity_check(s: Session, actor: Actor, session: ExamSession, *, response
     s.flush()
     audit.record(s, actor, "violation_flag.similarity_check", "exam_session", session.id,
                  {"candidates": report.n_candidates, "items": report.n_items, "pairs": report.pairs_tested,
-                  "neighbour_pairs": report.neighbour_pairs_tested, "alpha": alpha,
-                  "flags": [f.id for f in flags]})
-    return flags
+                  "neighbour_pairs": report.neighbour_pairs_tested, "alpha": alpha, "source": source,
+                  "flagged_pairs": len(report.flagged), "flags": [f.id for f in flags]})
+    return report, flags
+
+
+def stored_choices(s: Session, session: ExamSession) -> tuple[dict[int, dict[int, str | None]], dict[int, str],
+                                                                dict[int, list[str]]]:
+    """The choice answers delivery stored for a session's submitted attempts, as ``(responses, key, options)``:
+    person id → {item version id → option label}; parallel forms pin the same versions, so their answers
+    line up. Single and true/false items carry their options; a multiple-choice answer is the set of keys
+    chosen (its label, e.g. ``"ABD"``). Fill-in items are left out (no option to copy)."""
+    from examserver.delivery.models import Answer, Attempt
+    from examserver.delivery.operations import papers
+    from scoring.objective import choice_keys
+
+    def label(r: Any) -> str | None:
+        keys = choice_keys(r)
+        return "".join(sorted(keys)) if keys else None
+
+    attempts = s.execute(select(Attempt.id, Attempt.person_id, Attempt.paper_id).where(
+        Attempt.session_id == session.id, Attempt.status == "submitted", Attempt.paper_id.is_not(None))).all()
+    key: dict[int, str] = {}
+    options: dict[int, list[str]] = {}
+    columns: dict[int, dict[int, tuple[int, str]]] = {}  # paper -> paper item -> (version, type)
+    for paper_id in sorted({p for _, _, p in attempts}):
+        cached = papers.get(s, paper_id)
+        view_opts = {it["paper_item_id"]: [o["key"] for o in it.get("options") or []]
+                     for sec in cached["view"]["sections"] for it in sec["items"]}
+        cols = columns.setdefault(paper_id, {})
+        for it in cached["key"]["items"]:
+            if it["item_type"] not in ("single", "multiple", "judge") or label(it["answer"]) is None:
+                continue
+            v = it["item_version_id"]
+            cols[it["paper_item_id"]] = (v, it["item_type"])
+            key[v] = label(it["answer"])
+            if it["item_type"] == "judge":
+                options[v] = ["F", "T"]
+            elif it["item_type"] == "single" and view_opts.get(it["paper_item_id"]):
+                options[v] = sorted(view_opts[it["paper_item_id"]])
+    responses: dict[int, dict[int, str | None]] = {a.person_id: {} for a in attempts}
+    person_of = {a.id: (a.person_id, a.paper_id) for a in attempts}
+    ids = list(person_of)
+    for start in range(0, len(ids), 500):
+        for aid, pid, resp in s.execute(select(Answer.attempt_id, Answer.paper_item_id, Answer.response).where(
+                Answer.attempt_id.in_(ids[start:start + 500]), Answer.seq > 0)):
+            person, paper_id = person_of[aid]
+            col = columns[paper_id].get(pid)
+            if col is None:
+                continue
+            v, typ = col
+            choice = label(resp)
+            if choice is not None and (typ == "multiple" or choice in options.get(v, [choice])):
+                responses[person][v] = choice
+    return responses, key, options
+
+
+def similarity_from_answers(s: Session, actor: Actor, session: ExamSession, *,
+                            alpha: float = 0.001) -> dict[str, Any]:
+    """答案雷同检查 of a finished session from the answers delivery stored (:func:`stored_choices`): all pairs and
+    seat neighbours, Bonferroni within each family at ``alpha``; each suspicious pair becomes a flag for review
+    (never a penalty: people decide, 指引 art. 16; copying is 指引 art. 6(2)). Running it again flags only new
+    pairs. Returns the screening's figures and the new flags."""
+    from scoring import similarity
+    responses, key, options = stored_choices(s, session)
+    if len(responses) < 3:
+        raise DomainError("too_few", f"该场次已交卷考生不足 3 人（{len(responses)} 人），无法检查 (need >= 3 submitted "
+                          "attempts)", "session_id")
+    if len(key) < similarity.MIN_COMMON:
+        raise DomainError("too_few_items", f"该场次选择题少于 {similarity.MIN_COMMON} 题（{len(key)} 题），无法检查 "
+                          f"(need >= {similarity.MIN_COMMON} choice items)", "session_id")
+    report, flags = _similarity(s, actor, session, responses=responses, key=key, options=options, alpha=alpha,
+                                source="stored answers")
+    return {"session_id": session.id, "candidates": report.n_candidates, "items": report.n_items,
+            "pairs": report.pairs_tested, "neighbour_pairs": report.neighbour_pairs_tested, "alpha": alpha,
+            "flagged_pairs": len(report.flagged), "flags": flags}
 
 
 # --- reads for other areas -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from itembank.core.reference import Agency
 from scoring import violations as rules
 
 from ..access import roles, signed_in
-from ..db import db_read, db_write
+from ..db import database, db_read, db_write
 from . import api as vapi
 from . import operations as ops
 from .models import ViolationCase, ViolationFlag
@@ -58,7 +58,43 @@ def queue():
             _loaded = c.person, c.signatures
         for f in flags:
             _loaded = f.person, f.other_person
-        return render_template("violations/queue.html", lanes=lanes, flags=flags, **_ctx())
+        screenable = _screenable_sessions(s, p) if p.role in vapi.SIMILARITY_ROLES else []
+        return render_template("violations/queue.html", lanes=lanes, flags=flags, screenable=screenable, **_ctx())
+
+
+def _screenable_sessions(s, p) -> list[dict]:
+    """Recent sessions with submitted answers, for the answer-similarity check (答案雷同检查)."""
+    from sqlalchemy import func
+
+    from examserver.delivery.models import Attempt
+    q = (select(ExamSession, func.count(Attempt.id)).join(Attempt, Attempt.session_id == ExamSession.id)
+         .join(ExamPlan, ExamPlan.id == ExamSession.plan_id).where(Attempt.status == "submitted")
+         .group_by(ExamSession.id).order_by(ExamSession.starts_at.desc()).limit(20))
+    if p.role not in vapi.GLOBAL:
+        q = q.where(ExamPlan.agency_id == p.agency_id)
+    out = []
+    for se, n in s.execute(q).all():
+        checked = s.scalar(select(func.count()).select_from(ViolationFlag).where(
+            ViolationFlag.session_id == se.id, ViolationFlag.source == "similarity"))
+        out.append({"id": se.id, "name": se.name, "plan": se.plan.title, "starts_at": se.starts_at, "submitted": n,
+                    "flags": checked})
+    return out
+
+
+@bp.post("/sessions/<int:session_id>/similarity")
+@roles(*vapi.SIMILARITY_ROLES)
+def similarity(session_id: int):
+    """Run the answer-similarity check of a session from its stored answers; new flags show in the queue."""
+    try:
+        out = vapi.run_similarity(session_id, 0.001)
+        if out.get("queued"):
+            flash(_("The similarity check is running; its flags appear here when it is done."), "ok")
+        else:
+            flash(_("Similarity check: %(n)s candidates, %(pairs)s pairs screened, %(new)s new flags.",
+                    n=out["candidates"], pairs=out["pairs"], new=len(out["flags"])), "ok")
+    except DomainError as e:
+        flash(e.message, "error")
+    return redirect(url_for("violations.queue"))
 
 
 def _plans_for(s, agency_id):
@@ -67,16 +103,53 @@ def _plans_for(s, agency_id):
                                                                  "audited"))).order_by(ExamPlan.first_day.desc())).all()
 
 
+def _flag_or_404(s, flag_id: int) -> ViolationFlag:
+    f = s.get(ViolationFlag, flag_id)
+    if f is None or not ops.may_act_for(g.principal.agency_id, g.principal.role, f.agency_id):
+        abort(404)
+    return f
+
+
+def _from_flag(s, f: ViolationFlag) -> dict:
+    """The incident form filled from a flag (立案 from the proctor's dashboard or the flag list): the person,
+    session, room and time of the flag, a category to start from, and the facts the evidence shows."""
+    from examserver.delivery.models import Attempt
+    from examserver.delivery.operations import LOCAL_OFFSET
+    a = s.get(Attempt, f.attempt_id) if f.attempt_id else None
+    ev = f.evidence or {}
+    times = [x.get("client_at", "") for x in ev.get("events", []) if x.get("counted")]
+    first = dt.datetime.fromisoformat(times[0].rstrip("Z")) if times else f.created_at
+    lines = [f"系统提示（编号 {f.id}）：{f.summary}。"]
+    for x in ev.get("events", []):
+        if x.get("counted"):
+            at = dt.datetime.fromisoformat(x["client_at"].rstrip("Z")) + LOCAL_OFFSET
+            secs = f"，持续 {x['duration_ms'] / 1000:.1f} 秒" if x.get("duration_ms") is not None else ""
+            lines.append(f"{at:%H:%M:%S} {ev.get('label_zh', f.kind)}{secs}")
+    return {"flag": f, "person_id": f.person_id, "session_id": f.session_id, "room_id": a.room_id if a else None,
+            "category": "copying" if f.source == "similarity" else "rule_breach", "facts": "\n".join(lines),
+            "occurred_at": (first + LOCAL_OFFSET).strftime("%Y-%m-%dT%H:%M")}
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @roles(*STAFF)
 def new_case():
-    """The incident form (tablet): candidate, time, category (the article is proposed), facts, photo."""
+    """The incident form (tablet): candidate, time, category (the article is proposed), facts, photo.
+
+    ``?flag_id=`` fills it from a flag; the case then carries the flag as evidence and closes the flag."""
     p = g.principal
     agency_id = p.agency_id if p.role not in vapi.GLOBAL else request.values.get("agency_id", type=int)
+    flag_id = request.values.get("flag_id", type=int)
+    prefill: dict = {}
     with db_read() as s:
+        if flag_id:
+            prefill = _from_flag(s, _flag_or_404(s, flag_id))
+            agency_id = prefill["flag"].agency_id
         agency_id = agency_id or s.scalar(select(Agency.id).order_by(Agency.id))
         plans = _plans_for(s, agency_id)
-        plan_id = request.values.get("plan_id", type=int) or (plans[0].id if plans else None)
+        if prefill and prefill["flag"].plan_id not in {x.id for x in plans}:
+            plans.insert(0, s.get(ExamPlan, prefill["flag"].plan_id))
+        plan_id = request.values.get("plan_id", type=int) or (prefill["flag"].plan_id if prefill else None) \
+            or (plans[0].id if plans else None)
         plan = next((x for x in plans if x.id == plan_id), None)
         sessions = list(plan.sessions) if plan else []
         regs = s.scalars(select(Registration).where(Registration.plan_id == plan_id).order_by(Registration.ticket_number)
@@ -102,20 +175,28 @@ def new_case():
                 person = s.get(Person, f.get("person_id", type=int)) if f.get("person_id") else None
                 from itembank.core.reference import Room
                 room = s.get(Room, f.get("room_id", type=int)) if f.get("room_id") else None
+                flag = _flag_or_404(s, flag_id) if flag_id else None
                 case = ops.open_case(s, p.actor, agency=agency, party="candidate", category=f.get("category", ""),
                                      facts=f.get("facts", ""), occurred_at=occurred, person=person,
                                      plan=s.get(ExamPlan, plan_id) if plan_id else None, session=session, room=room,
-                                     subject=f.get("subject") or None, note=f.get("note", ""))
+                                     subject=f.get("subject") or None, note=f.get("note", ""), flag=flag)
                 if photo and photo.filename:
                     ops.add_evidence(s, p.actor, case, kind="photo", description=f.get("photo_note", ""),
                                      content=photo.read(), mime=photo.mimetype or "")
                 cid = case.id
+            if flag_id:
+                from examserver.delivery.behaviour import push_flag_change
+                push_flag_change(database(), flag_id)
             flash(_("Case recorded. A second staff member must co-sign it."), "ok")
             return redirect(url_for("violations.case_page", case_id=cid))
         except DomainError as e:
             error = e.message
+    if prefill:
+        with db_read() as s:  # the form shows the flag it came from
+            prefill["flag"] = s.get(ViolationFlag, flag_id)
+            _loaded = prefill["flag"].person
     return render_template("violations/new.html", plans=plans, plan=plan, sessions=sessions, people=people,
-                           rooms=rooms, categories=rules.categories_for("candidate"), error=error,
+                           rooms=rooms, categories=rules.categories_for("candidate"), error=error, prefill=prefill,
                            now=dt.datetime.now().strftime("%Y-%m-%dT%H:%M"), **_ctx()), 400 if error else 200
 
 

@@ -4,6 +4,10 @@ Embedded (no variables set): SQLite under ``SKILLCERT_DATA_DIR`` (default
 ``./instance``), Celery tasks run in-process, one server process.
 Scaled: ``SKILLCERT_DATABASE_URL=postgresql+psycopg://…`` and
 ``SKILLCERT_REDIS_URL=redis://…``.
+
+Behind a reverse proxy (nginx in the scaled profile) ``SKILLCERT_PROXY_COUNT`` is the number of proxies in
+front of the server whose ``X-Forwarded-For``/``X-Forwarded-Proto`` are trusted (default 0: none, the peer
+address is the client's). Rate limits and the sign-in throttles key on that client address.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ class Settings:
     login_rate_limit: str = "10 per minute"
     login_address_limit: str = "600 per minute"
     checkpoint_every: int = 1000
+    proxy_count: int = 0
 
     @property
     def profile(self) -> str:
@@ -43,6 +48,16 @@ def _persistent_secret(data_dir: pathlib.Path, name: str) -> str:
     return value
 
 
+def _proxy_count(raw: str | None) -> int:
+    try:
+        n = int(raw or 0)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= 10:
+        raise ValueError(f"SKILLCERT_PROXY_COUNT must be the number of trusted proxies (0-10), got {raw!r}")
+    return n
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     data_dir = pathlib.Path(env.get("SKILLCERT_DATA_DIR", "instance")).resolve()
@@ -58,4 +73,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         login_rate_limit=env.get("SKILLCERT_LOGIN_RATE_LIMIT", "10 per minute"),
         login_address_limit=env.get("SKILLCERT_LOGIN_ADDRESS_LIMIT", "600 per minute"),
         checkpoint_every=int(env.get("SKILLCERT_CHECKPOINT_EVERY", "1000")),
+        proxy_count=_proxy_count(env.get("SKILLCERT_PROXY_COUNT")),
     )

@@ -73,6 +73,8 @@ class Agency(Base):
     name: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(1))
     agency_code: Mapped[str] = mapped_column(String(4))
+    #: 专项职业能力考核机构编码 (8 digits, 豫人社办函〔2020〕41号 §二(四)) when also filed for special-ability assessment
+    special_code: Mapped[str | None] = mapped_column(String(8), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

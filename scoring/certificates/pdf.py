@@ -32,8 +32,10 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
+from reportlab.lib.pagesizes import A5
+
 from .numbering import LEVELS
-from .signing import CertificateData, id_type_label
+from .signing import CertificateData, SpecialAbilityData, id_type_label
 
 __all__ = ["render_certificate_pdf", "CERTIFICATE_LOOKUP_URL", "AGENCY_LOOKUP_URL", "FORBIDDEN_WORDS",
            "fixed_texts"]
@@ -211,15 +213,137 @@ def _photo_reader(photo: bytes) -> ImageReader:
     return reader
 
 
-def render_certificate_pdf(data: CertificateData, *, verify_url: str, photo: bytes | None = None,
+def _checked_photo(data, photo: bytes | None) -> ImageReader | None:
+    if photo is not None:
+        if data.photo_sha256 is not None and hashlib.sha256(photo).hexdigest() != data.photo_sha256:
+            raise ValueError("photo does not match the certificate's photo_sha256")
+        return _photo_reader(photo)
+    if data.photo_sha256 is not None:
+        raise ValueError("the certificate names a photo (photo_sha256) but none was given")
+    return None
+
+
+# --- special-ability certificates ------------------------------------------------------------------
+
+SPECIAL_PAGE_W, SPECIAL_PAGE_H = landscape(A5)  # 210 x 148 mm: 证书规格 148×210 (豫人社办函〔2020〕41号 附件2)
+SPECIAL_TITLE_ZH = "专项职业能力证书"
+SPECIAL_TITLE_EN = "Certificate of Special Vocational Ability"
+SPECIAL_RECORD_ZH = "专项职业能力考核记录"
+SPECIAL_BODY_ZH = "持证人参加{project}专项职业能力考核，成绩合格，具备从事本专项工作的技能。"
+SPECIAL_BODY_EN = ("The bearer passed the special vocational ability assessment of {project} and has the skills "
+                   "to do this work.")
+SPECIAL_FIELDS = (("name", "姓名", "Name"), ("id_type", "证件类型", "ID Type"), ("id_number", "证件号码", "ID No."),
+                  ("certificate_number", "证书编号", "Certificate No."))
+SPECIAL_QR = 24 * mm
+
+
+def special_fixed_texts() -> list[str]:
+    texts = [SPECIAL_TITLE_ZH, SPECIAL_TITLE_EN, SPECIAL_RECORD_ZH, SPECIAL_BODY_ZH, SPECIAL_BODY_EN, ISSUED_ZH,
+             ISSUED_EN, VERIFY_ZH, VERIFY_EN, "所属职业", "发证机构", "机构代码", "证书查询"]
+    return texts + [zh for _, zh, _ in SPECIAL_FIELDS] + [en for _, _, en in SPECIAL_FIELDS]
+
+
+def _render_special(data: SpecialAbilityData, *, verify_url: str, reader: ImageReader | None) -> bytes:
+    """The special-ability certificate after the Henan reference style (豫人社办函〔2020〕41号 附件2): A5 landscape;
+    photo and QR code top left, the holder's details below them; on the right the assessment record (project,
+    result), the occupation, the agency with its code and the issue date; the lookup address at the foot."""
+    W, H = SPECIAL_PAGE_W, SPECIAL_PAGE_H
+    buf = io.BytesIO()
+    cv = Canvas(buf, pagesize=(W, H), invariant=True, pageCompression=1)
+    cv.setTitle(f"{SPECIAL_TITLE_ZH} {data.certificate_number}")
+    cv.setAuthor(data.agency)
+    cv.setSubject(f"{data.name} {data.project_name}")
+    cv.setCreator("SkillCert")
+    bx, by, bw, bh = 6 * mm, 6 * mm, W - 12 * mm, H - 12 * mm
+    cv.setStrokeColor(ACCENT)
+    cv.setLineWidth(2)
+    cv.rect(bx, by, bw, bh, stroke=1, fill=0)
+    cv.setLineWidth(0.5)
+    cv.rect(bx + 2 * mm, by + 2 * mm, bw - 4 * mm, bh - 4 * mm, stroke=1, fill=0)
+    top = by + bh
+    cv.setFillColor(ACCENT)
+    _draw(cv, W / 2, top - 15 * mm, SPECIAL_TITLE_ZH, 22, align="center")
+    _draw(cv, W / 2, top - 21 * mm, SPECIAL_TITLE_EN, 11, LATIN_BOLD, align="center")
+    cv.setFillColor(INK)
+
+    # left: photo and QR side by side, then the holder's details
+    lx0, lx1 = bx + 8 * mm, W / 2 - 2 * mm
+    photo_y = top - 28 * mm - PHOTO_H
+    if reader is not None:
+        cv.drawImage(reader, lx0, photo_y, PHOTO_W, PHOTO_H, preserveAspectRatio=True, anchor="c", mask="auto")
+    cv.setStrokeColor(FAINT)
+    cv.setLineWidth(0.8)
+    cv.rect(lx0, photo_y, PHOTO_W, PHOTO_H, stroke=1, fill=0)
+    qr_x, qr_y = lx0 + PHOTO_W + 8 * mm, photo_y + PHOTO_H - SPECIAL_QR
+    _qr(cv, qr_x, qr_y, SPECIAL_QR, verify_url)
+    cv.setFillColor(FAINT)
+    _draw(cv, qr_x + SPECIAL_QR / 2, qr_y - 3.5 * mm, f"{VERIFY_ZH} {VERIFY_EN}", 7, align="center")
+    cv.setFillColor(INK)
+    values = {"name": data.name, "id_type": id_type_label(data.id_type), "id_number": data.id_number,
+              "certificate_number": data.certificate_number}
+    label_w = max(_width(zh + "：", 11) for _, zh, _ in SPECIAL_FIELDS)
+    vx = lx0 + label_w + 2 * mm
+    y = photo_y - 10 * mm
+    for key, zh, en in SPECIAL_FIELDS:
+        _draw(cv, lx0, y, f"{zh}：", 11)
+        cv.setFillColor(FAINT)
+        _draw(cv, lx0, y - 3.5 * mm, en, 7)
+        cv.setFillColor(INK)
+        latin = "Courier-Bold" if key in ("id_number", "certificate_number") else LATIN_FONT
+        _draw(cv, vx, y, values[key], _fit(values[key], 11, lx1 - vx, latin), latin)
+        cv.setStrokeColor(FAINT)
+        cv.setLineWidth(0.3)
+        cv.line(vx, y - 1.4 * mm, lx1, y - 1.4 * mm)
+        y -= 10 * mm
+
+    # right: the assessment record, occupation, agency and date
+    rx0, rx1 = W / 2 + 6 * mm, bx + bw - 8 * mm
+    rw = rx1 - rx0
+    y = top - 32 * mm
+    _draw(cv, (rx0 + rx1) / 2, y, SPECIAL_RECORD_ZH, 14, align="center")
+    y -= 9 * mm
+    indent = _width("持证", 12)
+    for i, line in enumerate(_wrap(SPECIAL_BODY_ZH.format(project=f"“{data.project_name}”"), 12, rw,
+                                   first_indent=indent)):
+        _draw(cv, rx0 + (indent if i == 0 else 0), y, line, 12)
+        y -= 6.5 * mm
+    for line in _wrap(SPECIAL_BODY_EN.format(project=data.project_name), 8.5, rw):
+        _draw(cv, rx0, y, line, 8.5)
+        y -= 4 * mm
+    y -= 3 * mm
+    occ = f"所属职业：{data.occupation_name}（{data.occupation_code}）"
+    _draw(cv, rx0, y, occ, _fit(occ, 11, rw))
+    y = by + 40 * mm
+    agency = f"发证机构：{data.agency}"
+    _draw(cv, rx1, y, agency, _fit(agency, 12, rw), align="right")
+    y -= 6 * mm
+    _draw(cv, rx1, y, f"机构代码：{data.agency_code}", 10, align="right")
+    d = data.issue_date
+    y -= 8 * mm
+    _draw(cv, rx1, y, f"{ISSUED_ZH}：{d.year}年{d.month}月{d.day}日", 12, align="right")
+    y -= 5 * mm
+    _draw(cv, rx1, y, f"{ISSUED_EN}: {d.isoformat()}", 9, align="right")
+    lookup = f"证书查询：{verify_url}"
+    cv.setFillColor(FAINT)
+    _draw(cv, rx1, by + 8 * mm, lookup, _fit(lookup, 9, bw - 16 * mm), align="right")
+    cv.showPage()
+    cv.save()
+    return buf.getvalue()
+
+
+def render_certificate_pdf(data: CertificateData | SpecialAbilityData, *, verify_url: str,
+                           photo: bytes | None = None,
                            certificate_lookup_url: str = CERTIFICATE_LOOKUP_URL,
                            agency_lookup_url: str = AGENCY_LOOKUP_URL,
                            print_serial: str | None = None) -> bytes:
     """Render one certificate; returns the PDF bytes.
 
+    A :class:`SpecialAbilityData` is rendered as a special-ability certificate (A5 landscape, see
+    :func:`_render_special`).
+
     Parameters
     ----------
-    data : CertificateData
+    data : CertificateData or SpecialAbilityData
         What the certificate shows. When ``data.photo_sha256`` is set, ``photo`` must be those bytes.
     verify_url : str
         Encoded in the QR code (the public verification page of this certificate).
@@ -232,15 +356,10 @@ def render_certificate_pdf(data: CertificateData, *, verify_url: str, photo: byt
     """
     if not isinstance(verify_url, str) or not verify_url:
         raise ValueError("verify_url must be a non-empty string")
-    if photo is not None:
-        if data.photo_sha256 is not None and hashlib.sha256(photo).hexdigest() != data.photo_sha256:
-            raise ValueError("photo does not match the certificate's photo_sha256")
-        reader = _photo_reader(photo)
-    else:
-        if data.photo_sha256 is not None:
-            raise ValueError("the certificate names a photo (photo_sha256) but none was given")
-        reader = None
+    reader = _checked_photo(data, photo)
     _register_fonts()
+    if isinstance(data, SpecialAbilityData):
+        return _render_special(data, verify_url=verify_url, reader=reader)
 
     buf = io.BytesIO()
     cv = Canvas(buf, pagesize=(PAGE_W, PAGE_H), invariant=True, pageCompression=1)

@@ -17,6 +17,11 @@ The envelope is plain JSON::
       "signature": "<base64 of the 64-byte Ed25519 signature>"
     }
 
+A special-ability certificate (专项职业能力证书, 豫人社办函〔2020〕41号 §四) has no skill level and a 15-digit
+number; its envelope has ``"format": "skillcert-special-ability/1"`` and its certificate the members of
+:class:`SpecialAbilityData` (``project_name`` and the 8-digit ``agency_code`` instead of ``work_type`` and
+``level``). Everything else — canonical JSON, key id, signature — is the same.
+
 What is signed is the UTF-8 of the *canonical JSON* of ``{"certificate": ..., "format": ...}``:
 keys sorted, separators ``,`` and ``:`` with no spaces, non-ASCII characters written as themselves
 (``ensure_ascii=False``), no trailing newline. Any change to any certificate field, to the format,
@@ -49,17 +54,19 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from .numbering import CertificateNumberError, LEVELS, decode_national
+from .numbering import CertificateNumberError, LEVELS, decode_national, decode_special
 
 __all__ = [
     "FORMAT", "ALG", "NO_WORK_TYPE", "ID_TYPES", "CERTIFICATE_FIELDS",
-    "CertificateData", "CertificateSignatureError", "InvalidCertificateData",
+    "CertificateData", "SpecialAbilityData", "SPECIAL_FORMAT", "SPECIAL_FIELDS", "data_from_dict",
+    "CertificateSignatureError", "InvalidCertificateData",
     "canonical_json", "signed_message", "sign", "verify",
     "generate_private_key", "private_key_to_pem", "private_key_from_pem",
     "public_key_to_pem", "public_key_from_pem", "key_id", "photo_sha256", "id_type_label",
 ]
 
 FORMAT = "skillcert-certificate/1"
+SPECIAL_FORMAT = "skillcert-special-ability/1"
 ALG = "Ed25519"
 #: Printed when the occupation has no work type (人社鉴发〔2019〕2号 附件2 注3).
 NO_WORK_TYPE = "——"
@@ -76,6 +83,10 @@ ID_TYPES: dict[str, tuple[str, str]] = {
 CERTIFICATE_FIELDS: tuple[str, ...] = (
     "name", "id_type", "id_number", "occupation_name", "occupation_code", "work_type", "level",
     "certificate_number", "agency", "issue_date", "photo_sha256",
+)
+SPECIAL_FIELDS: tuple[str, ...] = (
+    "name", "id_type", "id_number", "project_name", "occupation_name", "occupation_code", "certificate_number",
+    "agency", "agency_code", "issue_date", "photo_sha256",
 )
 _ENVELOPE_KEYS = {"format", "alg", "key_id", "certificate", "signature"}
 _OCCUPATION_CODE = re.compile(r"^\d-\d{2}-\d{2}-\d{2}$")
@@ -123,6 +134,9 @@ class CertificateData:
     agency: str
     issue_date: dt.date
     photo_sha256: str | None = None
+
+    kind = "level"
+    format = FORMAT
 
     def __post_init__(self) -> None:
         for f in ("name", "id_type", "id_number", "occupation_name", "occupation_code", "work_type",
@@ -195,6 +209,108 @@ class CertificateData:
         return cls(**{**{f: d[f] for f in CERTIFICATE_FIELDS}, "issue_date": issue_date})
 
 
+def _fields_of(cls, d: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(d, Mapping):
+        raise InvalidCertificateData("certificate", f"must be an object, got {type(d).__name__}")
+    missing = [f for f in fields if f not in d]
+    extra = sorted(set(d) - set(fields))
+    if missing:
+        raise InvalidCertificateData(missing[0], "is missing")
+    if extra:
+        raise InvalidCertificateData(extra[0], "is not a certificate field")
+    raw_date = d["issue_date"]
+    try:
+        issue_date = dt.date.fromisoformat(raw_date) if isinstance(raw_date, str) else raw_date
+    except ValueError:
+        raise InvalidCertificateData("issue_date", f"must be YYYY-MM-DD, got {raw_date!r}") from None
+    return {**{f: d[f] for f in fields}, "issue_date": issue_date}
+
+
+def _check_common(data, text_fields: tuple[str, ...]) -> None:
+    for f in text_fields:
+        v = getattr(data, f)
+        if not isinstance(v, str) or not v.strip():
+            raise InvalidCertificateData(f, f"must be non-empty text, got {v!r}")
+        if v != v.strip():
+            raise InvalidCertificateData(f, f"has leading or trailing spaces: {v!r}")
+    if not _OCCUPATION_CODE.match(data.occupation_code):
+        raise InvalidCertificateData("occupation_code", f"must look like 6-18-01-01, got {data.occupation_code!r}")
+    if type(data.issue_date) is not dt.date:
+        raise InvalidCertificateData("issue_date", f"must be a datetime.date, got {data.issue_date!r}")
+    if data.photo_sha256 is not None and not (isinstance(data.photo_sha256, str) and _SHA256.match(data.photo_sha256)):
+        raise InvalidCertificateData("photo_sha256", "must be 64 lower-case hex digits or None")
+
+
+@dataclasses.dataclass(frozen=True)
+class SpecialAbilityData:
+    """Everything a special-ability certificate (专项职业能力证书) shows, photo by its hash.
+
+    豫人社办函〔2020〕41号 §四(一) and its 参考式样: the holder passed the assessment of one special-ability
+    project (``project_name``, e.g. 轴类零件车削) of an occupation; there is no skill level. The number has
+    15 digits: issue year (2) + the assessment agency's 8-digit code (``agency_code``) + serial (5).
+    """
+
+    name: str
+    id_type: str
+    id_number: str
+    project_name: str
+    occupation_name: str
+    occupation_code: str
+    certificate_number: str
+    agency: str
+    agency_code: str
+    issue_date: dt.date
+    photo_sha256: str | None = None
+
+    kind = "special"
+    format = SPECIAL_FORMAT
+    level = None
+
+    def __post_init__(self) -> None:
+        _check_common(self, ("name", "id_type", "id_number", "project_name", "occupation_name", "occupation_code",
+                             "certificate_number", "agency", "agency_code"))
+        try:
+            number = decode_special(self.certificate_number)
+        except CertificateNumberError as e:
+            raise InvalidCertificateData("certificate_number", e.reason) from None
+        if number.agency_code != self.agency_code:
+            raise InvalidCertificateData("certificate_number", f"digits 3-10 say agency {number.agency_code}, "
+                                                               f"the certificate says {self.agency_code}")
+        if number.issue_year != self.issue_date.year:
+            raise InvalidCertificateData(
+                "certificate_number",
+                f"digits 1-2 say {number.issue_year}, the issue date is in {self.issue_date.year}")
+
+    @classmethod
+    def build(cls, *, name: str, id_type: str, id_number: str, project_name: str, occupation_name: str,
+              occupation_code: str, certificate_number: str, agency: str, agency_code: str, issue_date: dt.date,
+              photo: bytes | None = None) -> SpecialAbilityData:
+        return cls(name=name, id_type=id_type, id_number=id_number, project_name=project_name,
+                   occupation_name=occupation_name, occupation_code=occupation_code,
+                   certificate_number=certificate_number, agency=agency, agency_code=agency_code,
+                   issue_date=issue_date, photo_sha256=photo_sha256(photo) if photo is not None else None)
+
+    @property
+    def id_type_name(self) -> str:
+        return id_type_label(self.id_type)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["issue_date"] = self.issue_date.isoformat()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SpecialAbilityData:
+        return cls(**_fields_of(cls, d, SPECIAL_FIELDS))
+
+
+def data_from_dict(d: Mapping[str, Any], fmt: str = FORMAT) -> CertificateData | SpecialAbilityData:
+    """Certificate data of an envelope's ``format`` (a skill level or a special-ability certificate)."""
+    if fmt == SPECIAL_FORMAT:
+        return SpecialAbilityData.from_dict(d)
+    return CertificateData.from_dict(d)
+
+
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, UTF-8 characters kept."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -255,12 +371,12 @@ def key_id(key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
 def sign(data: CertificateData | Mapping[str, Any],
          private_key: Ed25519PrivateKey | bytes | str) -> dict[str, Any]:
     """Sign certificate data; returns the envelope dict (JSON-ready)."""
-    cert = data if isinstance(data, CertificateData) else CertificateData.from_dict(data)
+    cert = data if isinstance(data, (CertificateData, SpecialAbilityData)) else CertificateData.from_dict(data)
     key = private_key if isinstance(private_key, Ed25519PrivateKey) else private_key_from_pem(private_key)
     body = cert.to_dict()
-    signature = key.sign(signed_message(body))
+    signature = key.sign(signed_message(body, cert.format))
     return {
-        "format": FORMAT,
+        "format": cert.format,
         "alg": ALG,
         "key_id": key_id(key),
         "certificate": body,
@@ -269,7 +385,7 @@ def sign(data: CertificateData | Mapping[str, Any],
 
 
 def verify(envelope: Mapping[str, Any] | str | bytes,
-           public_key_pem: bytes | str | Ed25519PublicKey) -> CertificateData:
+           public_key_pem: bytes | str | Ed25519PublicKey) -> CertificateData | SpecialAbilityData:
     """Check an envelope (dict or its JSON text) against the issuer's public key.
 
     Returns the certificate data; raises :class:`CertificateSignatureError` when anything was
@@ -286,8 +402,9 @@ def verify(envelope: Mapping[str, Any] | str | bytes,
     if keys != _ENVELOPE_KEYS:
         missing, extra = sorted(_ENVELOPE_KEYS - keys), sorted(keys - _ENVELOPE_KEYS)
         raise CertificateSignatureError(f"envelope members wrong: missing {missing}, unexpected {extra}")
-    if envelope["format"] != FORMAT:
-        raise CertificateSignatureError(f"unknown format {envelope['format']!r}; expected {FORMAT!r}")
+    if envelope["format"] not in (FORMAT, SPECIAL_FORMAT):
+        raise CertificateSignatureError(f"unknown format {envelope['format']!r}; expected {FORMAT!r} or "
+                                        f"{SPECIAL_FORMAT!r}")
     if envelope["alg"] != ALG:
         raise CertificateSignatureError(f"unknown algorithm {envelope['alg']!r}; expected {ALG!r}")
     key = public_key_pem if isinstance(public_key_pem, Ed25519PublicKey) else public_key_from_pem(public_key_pem)
@@ -314,7 +431,7 @@ def verify(envelope: Mapping[str, Any] | str | bytes,
         raise CertificateSignatureError(
             "signature does not match: the certificate was altered or not issued with this key") from None
     try:
-        data = CertificateData.from_dict(body)
+        data = data_from_dict(body, envelope["format"])
     except InvalidCertificateData as e:  # signed, yet not well-formed: refuse rather than trust it
         raise CertificateSignatureError(f"signed certificate is not well-formed: {e}") from None
     if data.to_dict() != dict(body):

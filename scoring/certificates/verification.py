@@ -11,7 +11,7 @@ import urllib.parse
 from typing import Any
 
 from .numbering import LEVELS
-from .signing import CertificateData, id_type_label
+from .signing import CertificateData, SpecialAbilityData, id_type_label
 
 __all__ = ["mask_id_number", "public_view", "certificate_lines", "verification_url", "STATUS_LABELS"]
 
@@ -46,10 +46,12 @@ def mask_id_number(id_number: str, keep_head: int = 6, keep_tail: int = 4, mask:
     return n[:keep_head] + mask * (len(n) - keep_head - keep_tail) + tail
 
 
-def public_view(data: CertificateData, *, revoked_on: dt.date | None = None) -> dict[str, Any]:
+def public_view(data: CertificateData | SpecialAbilityData, *, revoked_on: dt.date | None = None) -> dict[str, Any]:
     """What anyone verifying the certificate may see: what it prints, ID masked, and its status.
 
     ``revoked_on`` is the date the certificate was revoked (指引 art. 8), or None while it is valid.
+    ``kind`` is ``level`` (职业技能等级证书) or ``special`` (专项职业能力证书: ``project_name`` instead of a
+    work type and level, which are None).
     """
     if revoked_on is not None:
         if type(revoked_on) is not dt.date:
@@ -65,9 +67,11 @@ def public_view(data: CertificateData, *, revoked_on: dt.date | None = None) -> 
         "id_number_masked": mask_id_number(data.id_number),
         "occupation_name": data.occupation_name,
         "occupation_code": data.occupation_code,
-        "work_type": data.work_type,
+        "kind": data.kind,
+        "project_name": getattr(data, "project_name", None),
+        "work_type": None if data.kind == "special" else data.work_type,
         "level": data.level,
-        "level_name": LEVELS[data.level][0],
+        "level_name": LEVELS[data.level][0] if data.level else None,
         "agency": data.agency,
         "issue_date": data.issue_date.isoformat(),
         "has_photo": data.photo_sha256 is not None,
@@ -77,9 +81,22 @@ def public_view(data: CertificateData, *, revoked_on: dt.date | None = None) -> 
     }
 
 
-def certificate_lines(data: CertificateData, *, masked: bool = False) -> list[str]:
+def certificate_lines(data: CertificateData | SpecialAbilityData, *, masked: bool = False) -> list[str]:
     """The certificate's fields as 'label: value' lines (Chinese label with English), for printing."""
     id_number = mask_id_number(data.id_number) if masked else data.id_number
+    if data.kind == "special":
+        return [
+            f"证书编号 Certificate No.: {data.certificate_number}",
+            "证书类别 Kind: 专项职业能力证书 (special vocational ability)",
+            f"姓名 Name: {data.name}",
+            f"证件类型 ID Type: {id_type_label(data.id_type)}",
+            f"证件号码 ID No.: {id_number}",
+            f"考核项目 Project: {data.project_name}",
+            f"所属职业 Occupation: {data.occupation_name} ({data.occupation_code})",
+            f"考核机构 Agency: {data.agency} ({data.agency_code})",
+            f"发证日期 Issued date: {data.issue_date.isoformat()}",
+            f"照片 Photo SHA-256: {data.photo_sha256 or '（无 none）'}",
+        ]
     return [
         f"证书编号 Certificate No.: {data.certificate_number}",
         f"姓名 Name: {data.name}",

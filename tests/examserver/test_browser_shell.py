@@ -3,64 +3,18 @@ from __future__ import annotations
 
 import os
 import pathlib
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
+from ..served import PASSWORD, sign_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """`skillcert init && skillcert demo --if-empty && skillcert serve`, as `make run` does."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/services.sh does)")
-    env = {**os.environ, "SKILLCERT_DATA_DIR": str(tmp_path_factory.mktemp("served"))}
-    for var in ("SKILLCERT_DATABASE_URL", "SKILLCERT_REDIS_URL"):
-        env.pop(var, None)
-    cli = [sys.executable, "-m", "examserver.cli"]
-    subprocess.run(cli + ["init"], env=env, cwd=ROOT, check=True, capture_output=True)
-    demo = subprocess.run(cli + ["demo", "--if-empty"], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
-    assert "skillcert-demo" in demo.stdout
-    port = _free_port()
-    proc = subprocess.Popen(cli + ["serve", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("server did not start: " + proc.stdout.read().decode()[-2000:])
-    yield base
-    proc.terminate()
-    proc.wait(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+def served(served_demo):
+    """`skillcert init && skillcert demo && skillcert serve`, as `make run` does (a copy for this module)."""
+    return served_demo("shell").base
 
 
 ROLES = [("admin", "admin"), ("auditor", "center_auditor"), ("agency", "agency_admin"), ("writer", "item_writer"),
@@ -76,7 +30,7 @@ def test_each_demo_account_logs_in_and_sees_its_landing_page(served, browser):
         assert page.url.startswith(served + "/login")
         assert page.locator("h1").inner_text() == "登录"
         page.fill("input[name=username]", username)
-        page.fill("input[name=password]", "skillcert-demo")
+        page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_selector("[data-testid=landing]")
         assert page.get_attribute("[data-testid=landing]", "data-role") == role
@@ -95,11 +49,7 @@ def test_wrong_password_stays_on_login_with_an_error(served, browser):
 
 
 def test_admin_browses_the_audit_trail_verifies_it_and_switches_to_english(served, browser):
-    page = browser.new_page()
-    page.goto(served + "/login")
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", "skillcert-demo")
-    page.click("button[type=submit]")
+    page = sign_in(browser, served, "admin")
     page.goto(served + "/audit?object_type=agency")
     rows = page.locator("[data-testid=audit-table] tbody tr")
     assert rows.count() >= 3
@@ -109,7 +59,7 @@ def test_admin_browses_the_audit_trail_verifies_it_and_switches_to_english(serve
     page.click("text=English")
     assert "Chain verification" in page.locator("h1").inner_text()
     page.screenshot(path=str(pathlib.Path(os.environ.get("SKILLCERT_SCREENSHOTS", "/tmp")) / "audit_verify.png"))
-    page.close()
+    page.context.close()
 
 
 def test_assets_are_all_served_locally(served, browser):

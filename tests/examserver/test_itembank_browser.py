@@ -2,77 +2,27 @@
 them to review; the demo reviewer approves and seals them. Served app, headless Chromium."""
 from __future__ import annotations
 
-import os
-import pathlib
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
+from ..served import sign_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
 CELLS = {"1.1": {"single": 3, "multiple": 1, "judge": 1}, "1.2": {"single": 12, "multiple": 2, "judge": 4},
          "2.1": {"single": 11, "multiple": 2, "judge": 4}, "2.2": {"single": 7, "multiple": 1, "judge": 2},
          "2.3": {"single": 20, "multiple": 3, "judge": 7}, "2.4": {"single": 7, "multiple": 1, "judge": 2}}
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium")
-    env = {**os.environ, "SKILLCERT_DATA_DIR": str(tmp_path_factory.mktemp("itembank-served"))}
-    for var in ("SKILLCERT_DATABASE_URL", "SKILLCERT_REDIS_URL"):
-        env.pop(var, None)
-    cli = [sys.executable, "-m", "examserver.cli"]
-    subprocess.run(cli + ["init"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run(cli + ["demo"], env=env, cwd=ROOT, check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(cli + ["serve", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("server did not start: " + proc.stdout.read().decode()[-2000:])
-    yield base
-    proc.terminate()
-    proc.wait(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+def served(served_demo):
+    return served_demo("itembank").base
 
 
 def _login(browser, base, username):
-    ctx = browser.new_context()
-    page = ctx.new_page()
     errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "skillcert-demo")
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-    return ctx, page, errors
+    page = sign_in(browser, base, username, errors=errors)
+    return page.context, page, errors
 
 
 def test_writer_builds_assembles_compares_and_reviewer_approves_and_seals(served, browser):

@@ -6,77 +6,26 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import pathlib
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 from openpyxl import load_workbook
 
+from ...served import sign_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-ROOT = pathlib.Path(__file__).resolve().parents[3]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing")
-    data = tmp_path_factory.mktemp("adm-served")
-    env = {**os.environ, "SKILLCERT_DATA_DIR": str(data)}
-    for var in ("SKILLCERT_DATABASE_URL", "SKILLCERT_REDIS_URL"):
-        env.pop(var, None)
-    cli = [sys.executable, "-m", "examserver.cli"]
-    subprocess.run(cli + ["init"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run(cli + ["demo"], env=env, cwd=ROOT, check=True, capture_output=True)
-    port = _free_port()
-    proc = subprocess.Popen(cli + ["serve", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):  # gevent start-up takes a while on a busy machine
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("server did not start: " + proc.stdout.read().decode()[-2000:])
-    yield base, data
-    proc.terminate()
-    proc.wait(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+def served(served_demo):
+    s = served_demo("administration")
+    return s.base, s.data
 
 
 def _login(browser, base, username):
-    ctx = browser.new_context(accept_downloads=True)
-    page = ctx.new_page()
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "skillcert-demo")
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-    return ctx, page
+    page = sign_in(browser, base, username)  # contexts accept downloads by default
+    return page.context, page
 
 
 def _option(page, select: str, text: str) -> str:

@@ -19,7 +19,8 @@ from ...conftest import api_token, login  # noqa: TID252
 
 @pytest.fixture
 def certs(db, demo):
-    """The demo certificates by holder username: cand001 (valid), cand002 (valid), cand003 (revoked)."""
+    """The demo certificates by holder username: cand001 (valid), cand002 (valid), cand003 (revoked), and cand020's
+    special-ability certificate (valid)."""
     with db.read_scope() as s:
         rows = s.execute(select(Account.username, Certificate).join(Person, Person.id == Certificate.person_id)
                          .join(Account, Account.person_id == Person.id)).all()
@@ -205,7 +206,8 @@ def test_agency_issues_within_scope_only(client, db, certs):
     assert r.status_code == 400 and r.get_json()["error"]["field"] == "issue_date"
     assert client.post("/api/v1/certificates", json=body, headers=api_token(client, "proctor")).status_code == 403
     with db.read_scope() as s:
-        assert s.scalar(select(func.count(AuditRecord.id)).where(AuditRecord.action == "certificate.issue")) == 4
+        issued = s.scalar(select(func.count(AuditRecord.id)).where(AuditRecord.action == "certificate.issue"))
+        assert issued == len(certs) + 1  # the demo's certificates and this one
 
 
 def test_revoke_needs_a_reason_and_the_right_role(client, db, certs):
@@ -256,7 +258,8 @@ def test_national_upload_export(client, certs):
     r = client.get("/api/v1/certificates/export?format=csv", headers=h)
     assert r.status_code == 200 and r.headers["X-Row-Count"] == "3"
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
-    assert rows[0][0] == "姓名" and {row[7] for row in rows[1:]} == {c.number for c in certs.values()}
+    assert rows[0][0] == "姓名" and {row[7] for row in rows[1:]} == {c.number for c in certs.values()
+                                                                     if c.scheme != "special"}  # level ones only
     assert client.get("/api/v1/certificates/export?format=xlsx", headers=h).data[:2] == b"PK"
     r = client.get("/api/v1/certificates/export?agency_id=999", headers=h)
     assert r.status_code == 400 and r.get_json()["error"]["field"] == "agency_id"
@@ -313,3 +316,51 @@ def test_issue_from_the_staff_page_and_the_auditor_sees_every_agency(client, db,
     login(client, "auditor")
     html = client.get("/certificates/manage").get_data(as_text=True)
     assert all(c.number in html for c in certs.values()) and "issue-form" not in html
+
+
+# --- special-ability certificates (专项职业能力证书) ---------------------------------------------------------------
+
+def test_a_special_ability_certificate_verifies_publicly_with_its_project_and_no_level(client, certs):
+    c = certs["cand020"]
+    assert c.scheme == "special" and len(c.number) == 15 and c.number[2:10] == "16015012"
+    r = client.get(f"/api/v1/certificates/{c.number}/verify")
+    assert r.status_code == 200, r.get_json()
+    v = r.get_json()
+    assert (v["kind"], v["project_name"], v["level"], v["level_name"], v["work_type"]) == \
+        ("special", "轴类零件车削", None, None, None)
+    assert v["status"] == "valid" and v["signature_valid"] and c.data["id_number"] not in r.get_data(as_text=True)
+    html = client.get(f"/verify/{c.number}").get_data(as_text=True)
+    assert 'data-status="valid"' in html and 'data-testid="cert-project">轴类零件车削' in html
+    assert "专项职业能力证书" in html and 'data-testid="cert-level"' not in html
+    h = api_token(client, "cand020")
+    env = client.get(f"/api/v1/certificates/{c.id}/envelope", headers=h).get_json()
+    assert env["format"] == "skillcert-special-ability/1"
+    pem = client.get("/verify/public-key.pem").data
+    assert verify(env, pem).project_name == "轴类零件车削"
+    login(client, "cand020")
+    page = client.get("/certificates/mine").get_data(as_text=True)
+    assert c.number in page and "轴类零件车削" in page
+    pdf = client.get(f"/certificates/{c.id}/certificate.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_the_agency_issues_a_special_ability_certificate_after_the_audit(client, db, certs):
+    h = api_token(client, "agency")
+    with db.read_scope() as s:
+        person_id = s.scalar(select(Account.person_id).where(Account.username == "cand011"))
+    body = {"person_id": person_id, "occupation_code": "6-18-01-01", "site_id": certs["cand001"].site_id,
+            "issue_date": "2026-07-01", "project": "轴类零件车削", "result_id": 5}
+    r = client.post("/api/v1/certificates", json={**body, "plan_id": 987654}, headers=h)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_audited"
+    plan_id = _approved_plan(db, ["cand011"])
+    r = client.post("/api/v1/certificates", json={**body, "plan_id": plan_id}, headers=h)
+    assert r.status_code == 201, r.get_json()
+    out = r.get_json()
+    assert out["number"] == "261601501200002" and (out["kind"], out["level"]) == ("special", None)
+    assert out["project_name"] == "轴类零件车削" and out["has_pdf"]
+    r = client.post("/api/v1/certificates", json={**body, "plan_id": plan_id, "project": "未备案项目", "result_id": 6},
+                    headers=h)
+    assert r.status_code == 404 and r.get_json()["error"]["field"] == "project"
+    r = client.post("/api/v1/certificates", json={**body, "plan_id": plan_id, "project": None, "result_id": 7},
+                    headers=h)
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "level"  # a level certificate needs its level

@@ -68,6 +68,8 @@
     if (data.paper) { setPaper(data.paper); }
     route(data);
     connect();
+    SkillcertBehaviour.start({outbox, token, serverNow, socket: () => socket, finished: () => finished,
+      active: () => !finished && !$("screen-exam").hidden});
   }
 
   function route(data) {

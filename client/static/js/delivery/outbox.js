@@ -9,10 +9,13 @@
     constructor(attemptId) { this.attempt = attemptId; this.db = null; this.seq = 0; }
 
     async open(serverLastSeq) {
-      this.db = await idb.openDB(DB_NAME, 1, {
-        upgrade(db) {
-          db.createObjectStore("outbox", {keyPath: ["attempt", "seq"]});
-          db.createObjectStore("meta");
+      this.db = await idb.openDB(DB_NAME, 2, {
+        upgrade(db, oldVersion) {
+          if (oldVersion < 1) {
+            db.createObjectStore("outbox", {keyPath: ["attempt", "seq"]});
+            db.createObjectStore("meta");
+          }
+          if (oldVersion < 2) db.createObjectStore("events", {keyPath: ["attempt", "seq"]});  // behaviour events
         },
       });
       const stored = (await this.db.get("meta", "seq:" + this.attempt)) || 0;
@@ -51,6 +54,27 @@
       return await this.db.getAll("outbox", range);
     }
   }
+
+  // Behaviour events (behaviour.js) ride the same database in their own store with their own sequence:
+  // written before they are sent, deleted when the server acknowledges them.
+  Outbox.prototype.addEvent = function (ev) {
+    const add = async () => {  // one at a time: two events at once never share a sequence number
+      const key = "evseq:" + this.attempt;
+      const seq = ((await this.db.get("meta", key)) || 0) + 1;
+      await this.db.put("meta", seq, key);
+      const entry = Object.assign({attempt: this.attempt, seq}, ev);
+      await this.db.put("events", entry);
+      return entry;
+    };
+    this.evq = (this.evq || Promise.resolve()).catch(() => null).then(add);
+    return this.evq;
+  };
+  Outbox.prototype.events = async function () {
+    return await this.db.getAll("events", IDBKeyRange.bound([this.attempt, 0], [this.attempt, Number.MAX_SAFE_INTEGER]));
+  };
+  Outbox.prototype.removeEvents = async function (seqs) {
+    for (const seq of seqs) await this.db.delete("events", [this.attempt, seq]);
+  };
 
   window.SkillcertOutbox = Outbox;
 })();

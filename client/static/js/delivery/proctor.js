@@ -5,6 +5,7 @@
   let snap = JSON.parse(document.getElementById("snapshot").textContent);
   const $ = (id) => document.getElementById(id);
   const seats = new Map();  // seat_id -> row
+  const flags = new Map();  // flag id -> flag (behaviour flags of this room, pushed live)
   let selected = null, skew = 0;
 
   function load(s) {
@@ -32,6 +33,8 @@
         <div class="st">${line}</div><div class="prog" data-testid="progress">${prog}</div>
         <div class="left">${r.remaining_s !== null && r.remaining_s !== undefined && r.state !== "submitted" ? fmt(r.remaining_s) + " " + T.left : ""}${r.switch_pending ? " · " + T.switch : ""}</div>`;
       d.querySelector(".who").textContent = r.name;
+      const mine = openFlags(r.attempt_id);
+      if (mine) { d.classList.add("has-flags"); d.insertAdjacentHTML("beforeend", `<span class="flag-badge" data-testid="flag-badge">⚑ ${mine}</span>`); }
       d.addEventListener("click", () => select(r.seat_id));
       map.appendChild(d);
     }
@@ -49,17 +52,66 @@
       if (!res || !res.events) return;
       $("timeline").innerHTML = "";
       res.events.forEach((e) => { const li = document.createElement("li");
-        li.textContent = `${hhmm(e.at)} ${e.kind}${e.by ? " · " + e.by : ""}${e.detail && e.detail.reason ? " · " + e.detail.reason : ""}`;
+        if (e.kind === "behaviour") { li.className = "behaviour"; li.textContent = `${hhmm(e.detail.client_at)} ${T.kinds[e.detail.kind] || e.detail.kind}${dur(e.detail.duration_ms)}`; }
+        else li.textContent = `${hhmm(e.at)} ${e.kind}${e.by ? " · " + e.by : ""}${e.detail && e.detail.reason ? " · " + e.detail.reason : ""}`;
         $("timeline").appendChild(li); });
     });
+  }
+
+  // --- flags: a flag is not a violation; the proctor looks at the evidence and may open a case (立案) -----------
+  const en = (document.documentElement.lang || "").startsWith("en");
+  const dur = (ms) => (ms === null || ms === undefined ? "" : ` · ${(ms / 1000).toFixed(1)} ${T.seconds}`);
+  const seatOf = (attemptId) => { for (const r of seats.values()) if (r.attempt_id && r.attempt_id === attemptId) return r; return null; };
+  const openFlags = (attemptId) => { let n = 0; for (const f of flags.values()) if (f.attempt_id === attemptId && f.status === "open") n++; return n; };
+  function mergeFlags(list) {
+    (list || []).forEach((f) => { if (f.source === "behaviour" && f.attempt_id) flags.set(f.id, Object.assign(flags.get(f.id) || {}, f)); });
+    render(); renderFlags();
+  }
+  function loadFlags() {
+    fetch(`/api/v1/violations/flags?session_id=${snap.session_id}&status=all`, {headers: {"Accept": "application/json"}})
+      .then((r) => (r.ok ? r.json() : null)).then((b) => { if (b) mergeFlags(b.flags); }).catch(() => null);
+  }
+  function renderFlags() {
+    const list = $("flag-list"); list.innerHTML = "";
+    const shown = [...flags.values()].filter((f) => seatOf(f.attempt_id)).sort((a, b) => b.id - a.id);
+    $("no-flags").hidden = shown.length > 0;
+    for (const f of shown) {
+      const r = seatOf(f.attempt_id), ev = f.evidence || {};
+      const li = document.createElement("li");
+      li.className = "flag sev-" + f.severity + " status-" + f.status;
+      li.dataset.flag = f.id; li.dataset.kind = f.kind; li.setAttribute("data-testid", "flag");
+      li.innerHTML = `<div class="flag-head"><span class="sev"></span> <b class="seat"></b> <span class="summary"></span>
+        <small class="muted when"></small></div><ol class="evidence"></ol><div class="flag-actions"></div>`;
+      li.querySelector(".sev").textContent = (T.severity && T.severity[f.severity]) || f.severity;
+      li.querySelector(".seat").textContent = `${r.seat_no} · ${r.name}`;
+      li.querySelector(".summary").textContent = en && ev.summary_en ? ev.summary_en : f.summary;
+      li.querySelector(".when").textContent = hhmm(f.created_at);
+      for (const e of ev.events || []) {
+        const item = document.createElement("li");
+        item.textContent = `${hhmm(e.client_at)}${dur(e.duration_ms)}${e.counted ? "" : " · " + e.note}`;
+        if (!e.counted) item.className = "muted";
+        li.querySelector(".evidence").appendChild(item);
+      }
+      const act = li.querySelector(".flag-actions");
+      if (f.status === "open") {
+        const a = document.createElement("a");
+        a.className = "button"; a.href = `/violations/new?flag_id=${f.id}`; a.textContent = T.open_case;
+        a.setAttribute("data-testid", "open-case"); act.appendChild(a);
+      } else if (f.case_id) {
+        const a = document.createElement("a"); a.href = `/violations/cases/${f.case_id}`; a.textContent = T.case_opened; act.appendChild(a);
+      } else act.textContent = T.dismissed;
+      li.querySelector(".flag-head").addEventListener("click", () => select(r.seat_id));
+      list.appendChild(li);
+    }
   }
 
   const socket = io("/proctor", {transports: ["websocket", "polling"], reconnectionDelayMax: 3000});
   function watch() {
     socket.emit("watch", {session_id: snap.session_id, room_id: snap.room_id}, (res) => {
-      if (res && res.seats) { load(res); $("live").textContent = T.live; $("live").className = "live on"; }
+      if (res && res.seats) { load(res); $("live").textContent = T.live; $("live").className = "live on"; loadFlags(); }
     });
   }
+  socket.on("flags", (msg) => mergeFlags(msg.flags));
   socket.on("connect", watch);
   socket.on("disconnect", () => { $("live").textContent = T.down; $("live").className = "live off"; });
   socket.on("seats", (msg) => {

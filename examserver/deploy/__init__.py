@@ -1,0 +1,1 @@
+"""Deployment helpers: the nginx configuration for the scaled profile (``skillcert nginx-config``)."""
