@@ -421,16 +421,8 @@ def issue_certificate(s: Session, actor: Actor, *, issuer: Issuer, person: Perso
         raise _domain("level", "out_of_scope",
                       f"{occupation.code} {occupation.name} {level}级 不在本机构备案范围内（指引第14条第2项）",
                       "outside the agency's approved scope (指引 art. 14(2))", DomainError)
-    if type(issue_date) is not dt.date:
-        raise _domain("issue_date", "bad_date", "发证日期应为日期", "issue_date must be a date")
-    if issue_date.year < 2019 or issue_date.year > 2099:
-        raise _domain("issue_date", "bad_date", "发证日期应在2019年以后（人社鉴发〔2019〕2号）",
-                      "the issue date must be 2019 or later")
-    if today is not None and issue_date > today:
-        raise _domain("issue_date", "bad_date", "发证日期不得晚于今天", "the issue date cannot be in the future")
-    if person.id_type not in ID_TYPES:
-        raise _domain("person_id", "bad_id_type", "持证人证件类型无效", "the holder's ID type is unknown")
-    _check_photo(photo)
+    _check_date_holder_photo(issue_date=issue_date, today=today, person=person, photo=photo, first_year=2019,
+                             rule="发证日期应在2019年以后（人社鉴发〔2019〕2号）")
 
     prefix = site.code_prefix
     try:
@@ -453,15 +445,14 @@ def issue_certificate(s: Session, actor: Actor, *, issuer: Issuer, person: Perso
                    render_pdf=render_pdf)
 
 
-def _common_checks(s: Session, *, agency: Agency, issue_date: dt.date, today: dt.date | None, person: Person,
-                   photo: bytes | None) -> None:
-    if agency.status != "active":
-        raise _domain("site_id", "agency_cancelled", "评价机构已注销，不得发证", "the agency is cancelled", Conflict)
+def _check_date_holder_photo(*, issue_date: dt.date, today: dt.date | None, person: Person, photo: bytes | None,
+                             first_year: int, rule: str) -> None:
+    """The checks every certificate shares: a real issue date from ``first_year`` (``rule`` says why) and not in
+    the future, a known ID type of the holder, a usable photo."""
     if type(issue_date) is not dt.date:
         raise _domain("issue_date", "bad_date", "发证日期应为日期", "issue_date must be a date")
-    if issue_date.year < 2020 or issue_date.year > 2099:
-        raise _domain("issue_date", "bad_date", "专项职业能力证书发证日期应在2020年以后（豫人社办函〔2020〕41号）",
-                      "the issue date must be 2020 or later")
+    if issue_date.year < first_year or issue_date.year > 2099:
+        raise _domain("issue_date", "bad_date", rule, f"the issue date must be {first_year} or later")
     if today is not None and issue_date > today:
         raise _domain("issue_date", "bad_date", "发证日期不得晚于今天", "the issue date cannot be in the future")
     if person.id_type not in ID_TYPES:
@@ -491,7 +482,10 @@ def _issue_special(s: Session, actor: Actor, *, issuer: Issuer, person: Person, 
                       "the agency has no special-ability code", Conflict)
     if s.scalar(select(RetiredCode.id).where(RetiredCode.code == agency.special_code)) is not None:
         raise _domain("site_id", "code_retired", f"机构编码 {agency.special_code} 已注销", "the code is retired", Conflict)
-    _common_checks(s, agency=agency, issue_date=issue_date, today=today, person=person, photo=photo)
+    if agency.status != "active":
+        raise _domain("site_id", "agency_cancelled", "评价机构已注销，不得发证", "the agency is cancelled", Conflict)
+    _check_date_holder_photo(issue_date=issue_date, today=today, person=person, photo=photo, first_year=2020,
+                             rule="专项职业能力证书发证日期应在2020年以后（豫人社办函〔2020〕41号）")
     try:
         serial = allocate_serial(s, agency.special_code, issue_date.year, SPECIAL_LEVEL, limit=SPECIAL_SERIAL_MAX)
     except SerialOverflowError as e:

@@ -193,20 +193,7 @@ class CertificateData:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CertificateData:
-        if not isinstance(d, Mapping):
-            raise InvalidCertificateData("certificate", f"must be an object, got {type(d).__name__}")
-        missing = [f for f in CERTIFICATE_FIELDS if f not in d]
-        extra = sorted(set(d) - set(CERTIFICATE_FIELDS))
-        if missing:
-            raise InvalidCertificateData(missing[0], "is missing")
-        if extra:
-            raise InvalidCertificateData(extra[0], "is not a certificate field")
-        raw_date = d["issue_date"]
-        try:
-            issue_date = dt.date.fromisoformat(raw_date) if isinstance(raw_date, str) else raw_date
-        except ValueError:
-            raise InvalidCertificateData("issue_date", f"must be YYYY-MM-DD, got {raw_date!r}") from None
-        return cls(**{**{f: d[f] for f in CERTIFICATE_FIELDS}, "issue_date": issue_date})
+        return cls(**_fields_of(cls, d, CERTIFICATE_FIELDS))
 
 
 def _fields_of(cls, d: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
