@@ -4,7 +4,8 @@ Flask-SocketIO echo server (bench/delivery_echo.py) on the same machine.
 
 Reports connect time, ack p50/p99, saves/s, server CPU and memory (RSS growth per connected candidate), errors
 and lost answers (acked changes missing from the answer log, final answers older than the last ack). The load
-generator runs on the same machine (one asyncio process), so it competes with the server for the cores.
+generator runs on the same machine (one asyncio process), so it competes with the server for the cores; each
+load is also run against the bare echo server, whose figures show what the machine and the generator allow.
 
 Run: ``python -m bench.delivery [--n 2000 --period 5 --duration 60] [--saturate 200]``.
 """
@@ -103,6 +104,10 @@ def main() -> None:
     for n, period in zip(a.n, a.period):
         r = run_ours(data, world, n, period, a.duration, a.heartbeat)
         rows.append(row("SkillCert (SQLite, commit before ack)", n, period, r))
+        print(rows[-1], flush=True)
+        # the same load on the bare echo server: what the machine and the load generator allow at this N
+        e = run_echo(world["candidates"][:n], period, a.duration, a.heartbeat)
+        rows.append(row("bare Flask-SocketIO echo, same load", n, period, e))
         print(rows[-1], flush=True)
     sat = run_ours(data, world, a.saturate, 0.01, 20, 0)
     rows.append(row("SkillCert at saturation", a.saturate, 0.01, sat))

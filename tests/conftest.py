@@ -206,9 +206,10 @@ def served_demo(_demo_build, tmp_path_factory):
         s.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Debian Chromium for the session (tests open their own contexts)."""
+    """A headless Debian Chromium per test module (tests open their own contexts). Not per session: Playwright's
+    sync API keeps an asyncio loop running in this thread while it is open, and later tests use asyncio.run."""
     from .served import ARGS, CHROMIUM
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/services.sh does)")

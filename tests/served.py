@@ -2,7 +2,7 @@
 as `make run` does), copied per test module, and `skillcert serve` started on the copy.
 
 Fixtures (in tests/conftest.py): ``served_demo`` — a factory ``served_demo(name) -> Served``; ``browser`` — one
-headless Debian Chromium for the whole session. ``sign_in(browser, base, username)`` opens a signed-in page.
+headless Debian Chromium per test module. ``sign_in(browser, base, username)`` opens a signed-in page.
 """
 from __future__ import annotations
 
