@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from itembank.core.errors import DomainError, NotFound
 from itembank.core.people import Account, Person, RoleGrant
-from itembank.core.reference import Agency, AgencyScope, Occupation, Site, WorkType
+from itembank.core.reference import Agency, Occupation, Site, WorkType
 from scoring.certificates import LEVELS, mask_id_number
 from scoring.certification import (Certificate, CertificateBatch, batch_progress, issue_certificate,
                                    revoke_certificate, verification_view)
@@ -24,7 +24,8 @@ from ..access import public, require_agency, roles
 from ..db import db_read, db_write
 from ..extensions import limiter
 from . import keys, tasks  # noqa: F401  (tasks: registers the Celery tasks in every worker, which builds the app)
-from .api import READERS, STAFF, pdf_response, person_id_of_principal, readable_or_404, verify_rate_limit
+from .api import (READERS, STAFF, pdf_response, person_id_of_principal, readable_or_404, require_audited,
+                  verify_rate_limit)
 
 bp = Blueprint("certification", __name__)
 bp.record_once(lambda state: keys.configure(state.app))
@@ -139,35 +140,48 @@ def _issue_form_data(s, agency_id: int) -> dict:
                            .where(RoleGrant.agency_id == agency_id, RoleGrant.role == "candidate",
                                   RoleGrant.revoked_at.is_(None))
                            .order_by(Account.username)).all()
-    scope = s.execute(select(AgencyScope.id, Occupation.code, Occupation.name, WorkType.name, AgencyScope.level)
-                      .join(Occupation, Occupation.id == AgencyScope.occupation_id)
-                      .outerjoin(WorkType, WorkType.id == AgencyScope.work_type_id)
-                      .where(AgencyScope.agency_id == agency_id)
-                      .order_by(Occupation.code, WorkType.name, AgencyScope.level.desc())).all()
+    from examserver.administration.models import ExamPlan
+    from examserver.marking.operations import approved_batch
+    plans = [(pl.id, pl.title, pl.occupation, pl.work_type, pl.level)
+             for pl in s.scalars(select(ExamPlan).where(ExamPlan.agency_id == agency_id).order_by(ExamPlan.id.desc()))
+             if approved_batch(s, pl.id) is not None]
     sites = [(st.id, st.name, st.code_prefix) for st in agency.sites]
-    return {"agency": agency, "sites": sites, "candidates": candidates, "scope": scope}
+    return {"agency": agency, "sites": sites, "candidates": candidates, "plans": plans}
 
 
 @bp.post("/certificates/issue")
 @roles("agency_admin")
 def issue_form():
+    """One certificate from a plan whose results the centre approved, to a person that plan passed (the same
+    gate as the API: :func:`~examserver.certification.api.require_audited`); occupation, work type and level
+    are the plan's, and like the batch path it is keyed on (plan, registration): a second request returns the
+    certificate already issued."""
+    from examserver.administration.models import ExamPlan, Registration
+    from examserver.marking.operations import approved_batch
     f = request.form
     try:
-        person_id, site_id, scope_id = int(f.get("person_id", "")), int(f.get("site_id", "")), int(f.get("scope_id", ""))
+        person_id, site_id, plan_id = int(f.get("person_id", "")), int(f.get("site_id", "")), int(f.get("plan_id", ""))
         issue_date = dt.date.fromisoformat(f.get("issue_date", ""))
     except ValueError:
-        flash(_("Choose a candidate, a site, an approved occupation and level, and an issue date."), "error")
+        flash(_("Choose a candidate, a site, an approved plan and an issue date."), "error")
         return redirect(url_for("certification.manage"))
     try:
         with db_write() as s:
-            site, scope, person = s.get(Site, site_id), s.get(AgencyScope, scope_id), s.get(Person, person_id)
-            if site is None or scope is None or person is None:
-                raise NotFound("not_found", _("Candidate, site or scope not found."), "person_id")
+            site, plan, person = s.get(Site, site_id), s.get(ExamPlan, plan_id), s.get(Person, person_id)
+            if site is None or plan is None or person is None:
+                raise NotFound("not_found", _("Candidate, site or plan not found."), "person_id")
             require_agency(site.agency_id)
-            require_agency(scope.agency_id)
+            require_agency(plan.agency_id)
+            require_audited(s, plan.id, [person.id])
+            row = approved_batch(s, plan.id).snapshot[str(person.id)]
+            registration_id = row.get("registration_id") or s.scalar(select(Registration.id).where(
+                Registration.plan_id == plan.id, Registration.person_id == person.id))
+            if registration_id is None:
+                raise NotFound("not_registered", _("The candidate is not registered in this plan."), "person_id")
             cert = issue_certificate(s, g.principal.actor, issuer=keys.issuer(), person=person,
-                                     occupation=scope.occupation, work_type=scope.work_type, level=scope.level,
-                                     site=site, issue_date=issue_date, photo=person.photo, today=dt.date.today())
+                                     occupation=plan.occupation, work_type=plan.work_type, level=plan.level,
+                                     site=site, issue_date=issue_date, photo=person.photo, source_plan_id=plan.id,
+                                     source_result_id=registration_id, today=dt.date.today())
             number = cert.number
     except DomainError as e:
         flash(e.message, "error")

@@ -296,22 +296,37 @@ def test_batch_issue_runs_the_tasks_and_is_safe_to_rerun(client, db, certs):
 
 
 def test_issue_from_the_staff_page_and_the_auditor_sees_every_agency(client, db, certs):
-    from itembank.core.reference import AgencyScope
+    """The page issues like the API: only from a plan the centre approved, to a person it passed; occupation
+    and level are the plan's."""
+    from examserver.administration.models import ExamPlan, Registration
     login(client, "agency")
-    assert "issue-form" in client.get("/certificates/manage").get_data(as_text=True)
-    token = _csrf(client, "/certificates/manage")
+    page = client.get("/certificates/manage").get_data(as_text=True)
+    assert "issue-form" in page and "no-approved-plan" in page  # nothing approved yet: nothing to issue from
     with db.read_scope() as s:
         person_id = s.scalar(select(Account.person_id).where(Account.username == "cand011"))
-        scope_id = s.scalar(select(AgencyScope.id).where(AgencyScope.level == 3, AgencyScope.work_type_id.is_(None)))
-    form = {"csrf_token": token, "person_id": person_id, "site_id": certs["cand001"].site_id, "scope_id": scope_id,
+        other_id = s.scalar(select(Account.person_id).where(Account.username == "cand012"))
+    plan_id = _approved_plan(db, ["cand011"])
+    with db.read_scope() as s:
+        plan_level = s.get(ExamPlan, plan_id).level
+        reg_id = s.scalar(select(Registration.id).where(Registration.plan_id == plan_id,
+                                                        Registration.person_id == person_id))
+    page = client.get("/certificates/manage").get_data(as_text=True)
+    assert f'<option value="{plan_id}">' in page and "no-approved-plan" not in page
+    token = _csrf(client, "/certificates/manage")
+    form = {"csrf_token": token, "person_id": person_id, "site_id": certs["cand001"].site_id, "plan_id": plan_id,
             "issue_date": "2026-08-01"}
+    r = client.post("/certificates/issue", data={**form, "person_id": other_id})  # not passed by that plan
+    assert r.status_code == 302 and "number=" not in r.headers["Location"]
     r = client.post("/certificates/issue", data=form)
-    assert r.status_code == 302 and "number=S000041010001263000001" in r.headers["Location"]
+    assert r.status_code == 302 and "number=S0000410100012" in r.headers["Location"]
     r = client.post("/certificates/issue", data={**form, "issue_date": "not a date"})
     assert r.status_code == 302  # back to the page with a message, nothing issued
+    r = client.post("/certificates/issue", data=form)  # again: keyed on (plan, registration), nothing new
     with db.read_scope() as s:
         issued = s.scalars(select(Certificate).where(Certificate.person_id == person_id)).all()
-        assert [(c.level, c.issue_date.isoformat()) for c in issued] == [(3, "2026-08-01")]
+        assert [(c.level, c.issue_date.isoformat(), c.source_plan_id, c.source_result_id) for c in issued] == \
+            [(plan_level, "2026-08-01", plan_id, reg_id)]
+        assert not s.scalars(select(Certificate).where(Certificate.person_id == other_id)).all()
     client.post("/logout", data={"csrf_token": token})
     login(client, "auditor")
     html = client.get("/certificates/manage").get_data(as_text=True)
