@@ -92,7 +92,8 @@ def test_agency_lifecycle_is_audited_and_retired_codes_never_come_back(client, a
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "code_retired"
     with db.read_scope() as s:
         actions = s.scalars(select(AuditRecord.action).where(AuditRecord.object_type == "agency",
-                                                             AuditRecord.object_id == str(aid))).all()
+                                                             AuditRecord.object_id == str(aid))
+                            .order_by(AuditRecord.seq)).all()
     assert actions == ["agency.create", "agency.scope_approve", "agency.cancel"]
 
 

@@ -139,7 +139,8 @@ def test_pause_extra_time_and_clock_resync(app, client, sitting, db):
     assert bad["error"]["field"] == "reason"
     with db.read_scope() as s:
         actions = list(s.scalars(select(AuditRecord.action).where(AuditRecord.object_type == "attempt",
-                                                                  AuditRecord.object_id == str(aid))))
+                                                                  AuditRecord.object_id == str(aid))
+                                 .order_by(AuditRecord.seq)))
     assert actions == ["attempt.start", "attempt.pause", "attempt.extra_time", "attempt.resume"]
 
 

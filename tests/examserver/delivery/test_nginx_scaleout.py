@@ -186,11 +186,13 @@ def test_proctor_on_websocket_sees_a_polling_candidate_on_the_other_process(depl
     assert candidate.transport() == "polling"
 
     def seat():
-        for batch in reversed(heard):
+        """The seat as the dashboard holds it: pushes are merged in order (progress pushes are partial rows)."""
+        row = None
+        for batch in list(heard):
             for st in batch["seats"]:
                 if st["attempt_id"] == attempt_id:
-                    return st
-        return None
+                    row = {**(row or {}), **st}
+        return row
 
     _wait_for(lambda: (seat() or {}).get("online"), 15, f"the proctor never saw the candidate online: {heard!r}")
 
