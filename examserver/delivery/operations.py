@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from itembank.core import audit
 from itembank.core.audit import SYSTEM, Actor
-from itembank.core.db import Database, GroupCommit
+from itembank.core.db import Database
 from itembank.core.errors import Conflict, DomainError, Forbidden, NotFound
 from itembank.core.idcard import mask_id_number
 from itembank.core.people import Person
@@ -415,8 +415,9 @@ def save_change_hot(db: Database, *, pause: Callable[[], None] | None = None, **
 
     The socket and HTTP save handlers use this; ``pause`` yields to the other ready handlers (the server's
     ``gevent.sleep(0)``) so their saves join the batch. Through an ORM session a save cost ~0.3 ms more Python
-    than its SQL; and saves that arrive together share one transaction (:class:`GroupCommit`), so the commit
-    is paid once per batch. Same statements and rules; each save is acknowledged after the commit holding it.
+    than its SQL; and saves that arrive together share one transaction
+    (:class:`~itembank.core.db.GroupCommit`), so the commit is paid once per batch. Same statements and rules;
+    each save is acknowledged after the commit holding it.
     """
     def paper(paper_id: int) -> dict[str, Any]:
         hit = papers.peek(db, paper_id)
@@ -426,17 +427,8 @@ def save_change_hot(db: Database, *, pause: Callable[[], None] | None = None, **
             return papers.get(rs, paper_id)
 
     pg = not db.is_sqlite
-    return _committer(db, pause).run(lambda cur: _save(cur, pg, paper, **change))
-
-
-_committers: dict[int, GroupCommit] = {}
-
-
-def _committer(db: Database, pause: Callable[[], None] | None) -> GroupCommit:
-    gc = _committers.get(id(db))
-    if gc is None or gc.db is not db:
-        gc = _committers[id(db)] = GroupCommit(db, refusals=(DomainError,), pause=pause)
-    return gc
+    committer = db.group_commit("answers", refusals=(DomainError,), pause=pause)
+    return committer.run(lambda cur: _save(cur, pg, paper, **change))
 
 
 def last_seq_hot(db: Database, attempt_id: int) -> int:

@@ -189,6 +189,7 @@ class Database:
         self.engine = make_engine(url, **kw)
         self.is_sqlite = url.startswith("sqlite")
         self.url_key = str(self.engine.url)  # this database's identity for per-database caches (password masked)
+        self._groups: dict[str, GroupCommit] = {}
         path = self.engine.url.database if self.is_sqlite else None
         self._queue = _WriterQueue(path) if path and path != ":memory:" else None
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
@@ -248,6 +249,13 @@ class Database:
         finally:
             cur.close()
             conn.close()
+
+    def group_commit(self, name: str, **kw) -> GroupCommit:
+        """This database's :class:`GroupCommit` for one hot write path (created on first use with ``kw``)."""
+        gc = self._groups.get(name)
+        if gc is None:
+            gc = self._groups.setdefault(name, GroupCommit(self, **kw))
+        return gc
 
     def dispose(self) -> None:
         self.engine.dispose()

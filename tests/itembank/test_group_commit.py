@@ -115,3 +115,9 @@ def test_many_threads_each_get_their_own_result_and_nothing_is_lost(database):
     assert results == {k: k for k in range(400)}
     assert rows(database) == {k: f"v{k}" for k in range(400)}
     assert gc.jobs == 400
+
+
+def test_a_database_keeps_one_group_per_hot_path(database):
+    first = database.group_commit("answers", refusals=(Refusal,))
+    assert database.group_commit("answers") is first and database.group_commit("events") is not first
+    assert first.run(insert(1)) == 1 and rows(database) == {1: "x"}
