@@ -115,8 +115,28 @@ def photo_sha256(photo: bytes) -> str:
     return hashlib.sha256(photo).hexdigest()
 
 
+class _SignedData:
+    """What both kinds of signed certificate data share: the holder's ID type in words and the JSON form
+    (``FIELDS``: the signed fields, in order)."""
+
+    FIELDS: tuple[str, ...] = ()
+
+    @property
+    def id_type_name(self) -> str:
+        return id_type_label(self.id_type)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["issue_date"] = self.issue_date.isoformat()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]):
+        return cls(**_fields_of(cls, d, cls.FIELDS))
+
+
 @dataclasses.dataclass(frozen=True)
-class CertificateData:
+class CertificateData(_SignedData):
     """Everything a skill level certificate shows (人社鉴发〔2021〕1号 §二(一)), photo by its hash.
 
     ``work_type`` is ``"——"`` when the occupation has none; ``level`` is 1..5;
@@ -168,6 +188,8 @@ class CertificateData:
                 "certificate_number",
                 f"positions 14-15 say {number.issue_year}, the issue date is in {self.issue_date.year}")
 
+    FIELDS = CERTIFICATE_FIELDS
+
     @classmethod
     def build(cls, *, name: str, id_type: str, id_number: str, occupation_name: str,
               occupation_code: str, level: int, certificate_number: str, agency: str,
@@ -182,18 +204,7 @@ class CertificateData:
     def level_name(self) -> str:
         return LEVELS[self.level][0]
 
-    @property
-    def id_type_name(self) -> str:
-        return id_type_label(self.id_type)
 
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["issue_date"] = self.issue_date.isoformat()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> CertificateData:
-        return cls(**_fields_of(cls, d, CERTIFICATE_FIELDS))
 
 
 def _fields_of(cls, d: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
@@ -229,7 +240,7 @@ def _check_common(data, text_fields: tuple[str, ...]) -> None:
 
 
 @dataclasses.dataclass(frozen=True)
-class SpecialAbilityData:
+class SpecialAbilityData(_SignedData):
     """Everything a special-ability certificate (专项职业能力证书) shows, photo by its hash.
 
     豫人社办函〔2020〕41号 §四(一) and its 参考式样: the holder passed the assessment of one special-ability
@@ -268,6 +279,8 @@ class SpecialAbilityData:
                 "certificate_number",
                 f"digits 1-2 say {number.issue_year}, the issue date is in {self.issue_date.year}")
 
+    FIELDS = SPECIAL_FIELDS
+
     @classmethod
     def build(cls, *, name: str, id_type: str, id_number: str, project_name: str, occupation_name: str,
               occupation_code: str, certificate_number: str, agency: str, agency_code: str, issue_date: dt.date,
@@ -277,18 +290,7 @@ class SpecialAbilityData:
                    certificate_number=certificate_number, agency=agency, agency_code=agency_code,
                    issue_date=issue_date, photo_sha256=photo_sha256(photo) if photo is not None else None)
 
-    @property
-    def id_type_name(self) -> str:
-        return id_type_label(self.id_type)
 
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["issue_date"] = self.issue_date.isoformat()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> SpecialAbilityData:
-        return cls(**_fields_of(cls, d, SPECIAL_FIELDS))
 
 
 def data_from_dict(d: Mapping[str, Any], fmt: str = FORMAT) -> CertificateData | SpecialAbilityData:
