@@ -27,6 +27,9 @@ if ! pg_lsclusters -h | grep -q "^$ver main"; then pg_createcluster "$ver" main 
 pg_ctlcluster "$ver" main start >&2 2>/dev/null || true
 for i in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
 runuser -u postgres -- psql -q -c "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='skillcert') THEN CREATE ROLE skillcert LOGIN CREATEDB PASSWORD 'skillcert'; END IF; END\$\$;" >&2
+# DROP DATABASE ... WITH (FORCE) of a test database must be able to end an autovacuum worker visiting it
+# (PostgreSQL < 17 lets only superusers and pg_signal_backend members do that; tests/pgscratch.py).
+runuser -u postgres -- psql -q -c "GRANT pg_signal_backend TO skillcert" >&2
 runuser -u postgres -- psql -q -tc "SELECT 1 FROM pg_database WHERE datname='skillcert'" | grep -q 1 \
   || runuser -u postgres -- createdb -O skillcert skillcert >&2
 

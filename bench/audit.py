@@ -14,11 +14,9 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import re
 import statistics
 import tempfile
 import time
-import uuid
 
 from sqlalchemy import create_engine, text
 
@@ -104,15 +102,12 @@ def main() -> None:
         rows += run_backend("SQLite (embedded, WAL)", f"sqlite:///{d}/bench.db", a.records, a.writers)
     pg = os.environ.get("SKILLCERT_BENCH_DATABASE_URL") or os.environ.get("SKILLCERT_TEST_DATABASE_URL")
     if pg:
-        name = f"sc_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(pg, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        from tests.pgscratch import create_database
+        url, drop = create_database(pg, "sc_bench")
         try:
-            rows += run_backend("PostgreSQL 15", re.sub(r"/[^/]*$", f"/{name}", pg), a.pg_records, a.writers)
+            rows += run_backend("PostgreSQL 15", url, a.pg_records, a.writers)
         finally:
-            with admin.connect() as c:
-                c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop()
     headers = ["backend", "records", "writers", "chained writes/s", "p50 ms", "p99 ms", "peer plain inserts/s",
                "chained / peer", "verified records/s", "verify s", "chain valid"]
     body = table(headers, rows) + (

@@ -26,9 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
-from sqlalchemy import create_engine, func, insert, select
+from sqlalchemy import func, insert, select
 
 from bench._report import table, write_section
 
@@ -38,16 +37,8 @@ PLAN_ID = 1
 
 
 def _fresh_db(base_url: str) -> tuple[str, callable]:
-    name = f"sc_bench_certs_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with admin.connect() as c:
-            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-    return re.sub(r"/[^/]*$", f"/{name}", base_url), drop
+    from tests.pgscratch import create_database
+    return create_database(base_url, "sc_bench_certs")
 
 
 def _resident_ids(n: int) -> list[str]:

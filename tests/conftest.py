@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 
 import pytest
 
@@ -31,18 +30,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _fresh_pg_database(template: str | None = None) -> tuple[str, callable]:
-    import sqlalchemy as sa
-    name = f"sc_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(TEST_PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-    url = re.sub(r"/[^/]*$", f"/{name}", TEST_PG)
-
-    def drop():
-        with admin.connect() as c:
-            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-    return url, drop
+    from tests.pgscratch import create_database
+    return create_database(TEST_PG, "sc_test", template)
 
 
 @pytest.fixture(scope="session")
