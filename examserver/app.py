@@ -5,6 +5,7 @@ import logging
 import pathlib
 
 from flask import Flask, g, jsonify, render_template, request, session
+from flask.ctx import RequestContext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -19,14 +20,36 @@ from .api import ApiError, error_response
 from .extensions import babel, csrf, limiter, socketio
 
 CLIENT = pathlib.Path(__file__).resolve().parent.parent / "client"
+SOCKETIO_PATH = "/socket.io"
+# Engine.IO's transport pings (python-engineio's default is every 25 s). The pages check liveness themselves
+# (the exam page's heartbeat, the proctor dashboard's ping); transport pings only close dead sockets, so they
+# can be rare: at 2,000 candidates the 25-s pings alone pushed ack p99 from ~115 ms to 260+ ms (bench.delivery).
+PING_INTERVAL_S = 60
 log = logging.getLogger("skillcert")
 # Page blueprints of each domain package ("module:attribute"); their API routes register on api.bp.
 DOMAIN_BLUEPRINTS: list[str] = ["examserver.certification.pages:bp", "examserver.delivery.pages:bp", "examserver.itembank_app.pages:bp", "examserver.administration.pages:bp", "examserver.violations.pages:bp", "examserver.marking.pages:bp", "examserver.analysis.pages:bp"]
 
 
+class _SocketEventContext(RequestContext):
+    """The request context of one Socket.IO event. Flask-SocketIO builds one per event from the connection's
+    environ; the path is always ``/socket.io/`` (nothing to route: matching it against every page and API rule
+    and raising NotFound took a tenth of an answer save) and the connection's session was opened by its first
+    event (Flask-SocketIO keeps it in the environ; re-reading and re-verifying the cookie took another tenth)."""
+
+    def match_request(self) -> None:
+        pass
+
+
+class SkillCertFlask(Flask):
+    def request_context(self, environ: dict) -> RequestContext:
+        if environ.get("PATH_INFO", "").startswith(SOCKETIO_PATH):  # only Flask-SocketIO's events get here
+            return _SocketEventContext(self, environ, session=environ.get("saved_session"))
+        return super().request_context(environ)
+
+
 def build_app(overrides: dict, env: dict[str, str] | None) -> Flask:
     settings = load_settings(env)
-    app = Flask("examserver", template_folder=str(CLIENT / "templates"), static_folder=str(CLIENT / "static"),
+    app = SkillCertFlask("examserver", template_folder=str(CLIENT / "templates"), static_folder=str(CLIENT / "static"),
                 static_url_path="/static")
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -59,13 +82,14 @@ def build_app(overrides: dict, env: dict[str, str] | None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
     limiter.init_app(app)
-    from . import realtime  # noqa: F401  (namespaces must be known before init_app)
+    from . import realtime  # the namespaces must be known before init_app
     # The SocketIO object is process-wide: a scaled app must not leave its Redis manager to a later embedded one
     # (Flask-SocketIO keeps the previous client_manager unless told otherwise).
     queue = {"message_queue": settings.redis_url} if settings.profile == "scaled" else {"message_queue": None,
                                                                                          "client_manager": None}
     socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], cors_allowed_origins=[], logger=False,
-                      engineio_logger=False, **queue)
+                      engineio_logger=False, ping_interval=PING_INTERVAL_S, **queue)
+    realtime.spread_pings(socketio.server.eio)
     if settings.proxy_count:  # outermost, so Socket.IO's handlers and the rate limits see the client's address
         from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count)

@@ -597,10 +597,14 @@ def submit_if_overdue(s: Session, a: Attempt, now: dt.datetime) -> bool:
 
 
 def overdue_ids(s: Session, *, now: dt.datetime) -> list[int]:
-    """Ids of running attempts whose deadline plus grace has passed: one read of the clock columns
-    (the housekeeping loop asks every few seconds; loading every attempt cost ~0.6 ms each)."""
+    """Ids of running attempts whose deadline plus grace has passed. The database picks the candidates by
+    arithmetic on the clock columns (2 s of slack); each is confirmed by :func:`clock.expired`. The housekeeping
+    loop asks every few seconds on the server's event loop: reading all 5,000 running attempts and computing
+    each clock in Python took ~30 ms there (~0.6 ms each when it loaded them as objects)."""
     conn = s.connection()
-    rows = conn.exec_driver_sql(_OVERDUE_SQL).all()
+    pg = conn.dialect.name == "postgresql"
+    rows = conn.exec_driver_sql(_OVERDUE_SQL_PG if pg else _OVERDUE_SQL,
+                                (DEFAULT_GRACE_S, now if pg else now.strftime(_SQLITE_TIME))).all()
     out = []
     for attempt_id, started_at, dur, extra, paused_s, grace in rows:
         facts = clock.ClockFacts(_db_time(started_at), dt.timedelta(seconds=dur), dt.timedelta(seconds=extra),
@@ -623,7 +627,11 @@ def submit_overdue(s: Session, *, now: dt.datetime, ids: list[int] | None = None
 
 _OVERDUE_SQL = ("SELECT a.id, a.started_at, a.duration_seconds, a.extra_seconds, a.paused_seconds, d.grace_seconds "
                 "FROM attempt a LEFT OUTER JOIN session_delivery d ON d.session_id = a.session_id "
-                "WHERE a.status = 'started' AND a.paused_at IS NULL AND a.started_at IS NOT NULL")
+                "WHERE a.status = 'started' AND a.paused_at IS NULL AND a.started_at IS NOT NULL "
+                "AND julianday(a.started_at) * 86400.0 + a.duration_seconds + a.extra_seconds "
+                "+ COALESCE(a.paused_seconds, 0) + COALESCE(d.grace_seconds, ?) < julianday(?) * 86400.0 + 2")
+_OVERDUE_SQL_PG = (_OVERDUE_SQL.replace("julianday(a.started_at) * 86400.0", "EXTRACT(EPOCH FROM a.started_at)")
+                   .replace("julianday(?) * 86400.0", "EXTRACT(EPOCH FROM %s::timestamp)").replace("?", "%s"))
 
 
 # --- proctor actions ---------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from itembank.core.errors import DomainError
 from ..access import Principal, roles
 from ..db import database, db_write
 from ..extensions import socketio
-from ..realtime import GuardedNamespace
+from ..realtime import GuardedNamespace, event_sid
 from . import behaviour, live, operations as ops, proctoring, tokens
 from .models import Attempt
 
@@ -85,22 +85,26 @@ class ExamNamespace(GuardedNamespace):
             return
         live.presence.disconnect(claims.attempt_id, sid)  # offline from the next tick, if it was the last socket
 
+    light_events = frozenset({"save", "heartbeat", "sync"})
+
     def _claims(self) -> tokens.AttemptClaims:
-        return self.claims[request.sid]
+        return self.claims[event_sid()]
 
     @roles("candidate")
     def on_sync(self, data=None):
         """The clock (and status) from the server: the browser re-syncs on connect and every 30 s."""
         c = self._claims()
         db = database()
-        return {"clock": ops.clock_hot(db, c.attempt_id, utcnow()), "last_seq": ops.last_seq_hot(db, c.attempt_id)}
+        return {"clock": ops.clock_hot(db, c.attempt_id, utcnow()), "last_seq": ops.last_seq_hot(db, c.attempt_id),
+                "beat_ms": live.presence.beat_ms()}
 
     @roles("candidate")
     def on_heartbeat(self, data=None):
-        """Presence: the browser beats every 5 s; the ack carries the server time and remaining time."""
+        """Presence: the ack carries the server time, the remaining time and the pace of the next beats
+        (``beat_ms``: every 2.5 s, slower when this process holds more than 1,250 candidates)."""
         c = self._claims()
         live.presence.beat(c.attempt_id)  # a seat whose heartbeat had stopped shows online again from the next tick
-        return {"clock": ops.clock_hot(database(), c.attempt_id, utcnow())}
+        return {"clock": ops.clock_hot(database(), c.attempt_id, utcnow()), "beat_ms": live.presence.beat_ms()}
 
     @roles("candidate")
     def on_save(self, data=None):
@@ -169,6 +173,13 @@ class ProctorNamespace(GuardedNamespace):
 
     def _p(self) -> Principal:
         return self.principals[request.sid]
+
+    light_events = frozenset({"ping"})
+
+    @roles(*PROCTOR_ROLES)
+    def on_ping(self, data=None):
+        """The dashboard's liveness check (every 10 s): a silently dead link shows as such within 15 s."""
+        return {"pong": True}
 
     @roles(*PROCTOR_ROLES)
     def on_watch(self, data=None):

@@ -110,8 +110,10 @@ class Server:
 @dataclasses.dataclass
 class SimStats:
     acks: list[float] = dataclasses.field(default_factory=list)   # ack latency, seconds
+    acked_at: list[float] = dataclasses.field(default_factory=list)  # when each ack arrived (time.monotonic())
     connect: list[float] = dataclasses.field(default_factory=list)
     errors: int = 0
+    beats: int = 0
     refused: int = 0
     sent: int = 0
     codes: dict = dataclasses.field(default_factory=dict)
@@ -131,6 +133,8 @@ class SimCandidate:
         self.all_acked: set[int] = set()
         self.heartbeat = heartbeat
         self.stop = False
+        self.counting = False
+        self._beats: asyncio.Future | None = None
         self.sio.on("connect", self._on_connect, namespace="/exam")
 
     async def _on_connect(self):
@@ -141,6 +145,7 @@ class SimCandidate:
         try:
             res = await self.sio.call("sync", {}, namespace="/exam", timeout=10)
             self.seq = max(self.seq, int(res.get("last_seq") or 0))
+            self._pace(res)
         except Exception:  # noqa: BLE001
             pass
         for ch in sorted(self.pending.values(), key=lambda c: c["seq"]):
@@ -151,6 +156,8 @@ class SimCandidate:
         await self.sio.connect(self.url, namespaces=["/exam"], transports=["websocket"],
                                auth={"token": self.cand["token"]}, wait_timeout=30, retry=True)
         self.stats.connect.append(time.perf_counter() - t0)
+        if self.heartbeat and self._beats is None:
+            self._beats = asyncio.ensure_future(self._beat())
 
     async def send(self, ch: dict) -> None:
         if not self.sio.connected or "/exam" not in self.sio.namespaces:
@@ -162,6 +169,7 @@ class SimCandidate:
             return
         if isinstance(ack, dict) and ack.get("ok"):
             self.stats.acks.append(time.perf_counter() - t0)
+            self.stats.acked_at.append(time.monotonic())
             self.pending.pop(ch["seq"], None)
             self.all_acked.add(ch["seq"])
             cur = self.acked.get(ch["item"])
@@ -185,17 +193,46 @@ class SimCandidate:
         await self.send(ch)
 
     async def run(self, period: float, until: float) -> None:
+        """Save a change every ``period`` s on average (0.5–1.5 × period apart) until ``until``
+        (time.monotonic()); the heartbeats that began at connect are counted meanwhile."""
+        self.counting = True
         await asyncio.sleep(self.rng.random() * period)
-        nxt_beat = time.monotonic() + self.heartbeat
         while time.monotonic() < until and not self.stop:
             await self.change()
-            if self.heartbeat and time.monotonic() > nxt_beat and self.sio.connected:
-                nxt_beat = time.monotonic() + self.heartbeat
-                try:
-                    await self.sio.call("heartbeat", {}, namespace="/exam", timeout=10)
-                except Exception:  # noqa: BLE001
-                    pass
-            await asyncio.sleep(period * (0.5 + self.rng.random()))
+            pause = period * (0.5 + self.rng.random())
+            if time.monotonic() + pause >= until:  # the run ends on time: no sleeping past its end
+                break
+            await asyncio.sleep(pause)
+        self.counting = False
+
+    def _pace(self, res) -> None:
+        """Like the browser: beat at the pace the server asks for (``beat_ms`` in the sync and heartbeat acks)."""
+        if self.heartbeat and isinstance(res, dict) and res.get("beat_ms"):
+            self.heartbeat = min(30.0, max(2.5, res["beat_ms"] / 1000))
+
+    async def _beat(self) -> None:
+        """Like the browser, from the connect on: a heartbeat every ``heartbeat`` s (the server's pace) on a
+        fixed schedule; a slow ack does not move the next beat (else slow moments would bunch the beats of
+        every candidate caught in them, and the bunch would come back every interval)."""
+        nxt = time.monotonic() + self.rng.random() * self.heartbeat
+        while not self.stop:
+            await asyncio.sleep(max(0.0, nxt - time.monotonic()))
+            nxt += self.heartbeat
+            if self.sio.connected:
+                asyncio.ensure_future(self._beat_once())
+
+    async def _beat_once(self) -> None:
+        try:
+            self._pace(await self.sio.call("heartbeat", {}, namespace="/exam", timeout=10))
+            self.stats.beats += self.counting
+        except Exception:  # noqa: BLE001 - a missed beat; the next one is on its way
+            pass
+
+    async def close(self) -> None:
+        self.stop = True
+        if self._beats is not None:
+            self._beats.cancel()
+        await self.sio.disconnect()
 
     async def drain(self, timeout: float) -> None:
         end = time.monotonic() + timeout

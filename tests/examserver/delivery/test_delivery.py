@@ -133,8 +133,10 @@ def test_pause_extra_time_and_clock_resync(app, client, sitting, db):
     assert pc.emit("act", {"action": "extra_time", "attempt_id": aid, "minutes": 10, "reason": "停电补时"},
                    namespace="/proctor", callback=True)["ok"]
     assert pc.emit("act", {"action": "resume", "attempt_id": aid}, namespace="/proctor", callback=True)["ok"]
-    clock = c.emit("heartbeat")["clock"]
+    beat = c.emit("heartbeat")
+    clock = beat["clock"]
     assert clock["paused"] is False and clock["extra_s"] == 600 and clock["remaining_s"] > 99 * 60
+    assert beat["beat_ms"] == 2500 and c.emit("sync")["beat_ms"] == 2500  # a small room: the fastest pace
     bad = pc.emit("act", {"action": "extra_time", "attempt_id": aid, "minutes": 10}, namespace="/proctor", callback=True)
     assert bad["error"]["field"] == "reason"
     with db.read_scope() as s:
@@ -177,6 +179,34 @@ def test_late_changes_are_refused_and_the_deadline_submits_without_a_browser(app
     assert state["clock"]["status"] == "submitted" and "result" not in state
     assert c.call("/attempt/changes", "POST", {"changes": [{"item": item, "seq": 9, "response": "D"}]})[
         "acks"][0]["error"]["code"] == "submitted"
+
+
+def test_the_deadline_scan_finds_an_attempt_exactly_when_its_clock_has_expired(app, client, sitting, db):
+    """The database preselects overdue attempts by arithmetic on the clock columns; at every instant around
+    a deadline plus grace the scan agrees with clock.expired, for extra time, pauses taken and grace."""
+    from examserver.delivery import clock
+    from examserver.delivery.models import SessionDelivery
+    c, pc, items = started(app, client, sitting)
+    aid = _attempt_id(c)
+    ms = dt.timedelta(milliseconds=1)
+    for extra, paused, grace in [(0, 0.0, 60), (600, 0.0, 60), (0, 125.5, 0), (300, 3600.25, 90)]:
+        with db.write_scope() as s:
+            a = s.get(Attempt, aid)
+            a.extra_seconds, a.paused_seconds = extra, paused
+            s.scalars(select(SessionDelivery).where(SessionDelivery.session_id == a.session_id)).one() \
+                .grace_seconds = grace
+        with db.read_scope() as s:
+            a = s.get(Attempt, aid)
+            facts = clock.ClockFacts(a.started_at, dt.timedelta(seconds=a.duration_seconds),
+                                     dt.timedelta(seconds=extra), dt.timedelta(seconds=paused), None)
+            due = clock.deadline(facts) + dt.timedelta(seconds=grace)
+            for now, expect in [(due - dt.timedelta(hours=1), False), (due - ms, False), (due, False),
+                                (due + ms, True), (due + dt.timedelta(days=1), True)]:
+                assert (aid in ops.overdue_ids(s, now=now)) is expect, (extra, paused, grace, now - due)
+    with db.write_scope() as s:  # a paused clock never expires
+        s.get(Attempt, aid).paused_at = utcnow()
+    with db.read_scope() as s:
+        assert aid not in ops.overdue_ids(s, now=due + dt.timedelta(days=1))
 
 
 def test_submit_scores_and_shows_the_score_only_when_the_plan_allows(app, client, sitting, db):
@@ -222,6 +252,7 @@ def test_proctor_sees_progress_presence_and_force_submits(app, client, sitting, 
     pushed = [m for m in pc.get_received("/proctor") if m["name"] == "seats"]
     assert pushed[-1]["args"][0]["seats"][0]["state"] == "offline"
     assert pushed[-1]["args"][0]["seats"][0]["offline_since"]
+    assert pc.emit("ping", {}, namespace="/proctor", callback=True) == {"pong": True}  # the dashboard's liveness
     res = pc.emit("act", {"action": "force_submit", "attempt_id": aid, "reason": "违纪"}, namespace="/proctor",
                   callback=True)
     assert res["ok"]
@@ -268,3 +299,15 @@ def test_nothing_secret_ever_reaches_a_candidate(app, client, sitting):
     assert len(c.seen) > 20
     text = repr(c.seen)
     assert "解析" not in text  # the demo items' explanations
+
+
+def test_a_failing_light_event_answers_with_an_error_instead_of_leaving_the_browser_waiting(app, client, sitting,
+                                                                                            monkeypatch):
+    c, pc, items = started(app, client, sitting)
+
+    def broken(*a, **k):
+        raise RuntimeError("database gone")
+    monkeypatch.setattr(ops, "clock_hot", broken)
+    assert c.emit("heartbeat")["error"]["code"] == "internal"
+    monkeypatch.undo()
+    assert c.emit("heartbeat")["clock"]["status"] == "started"  # the connection is still good

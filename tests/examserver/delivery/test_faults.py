@@ -36,7 +36,7 @@ def test_no_acknowledged_answer_is_lost_across_three_sigkills(tmp_path):
         print("connected after the run:", sum(1 for s in sims if s.sio.connected), "of", len(sims))
         await asyncio.gather(*(s.drain(180) for s in sims))  # generous: reconnect storms on a loaded 2-core box
         print("connected after the drain:", sum(1 for s in sims if s.sio.connected), "of", len(sims))
-        await asyncio.gather(*(s.sio.disconnect() for s in sims))
+        await asyncio.gather(*(s.close() for s in sims))
 
     try:
         asyncio.run(main())

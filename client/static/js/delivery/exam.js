@@ -9,11 +9,12 @@
   const screens = ["screen-identity", "screen-wait", "screen-exam", "screen-confirm", "screen-done"];
   const show = (id) => screens.forEach((s) => { $(s).hidden = s !== id; });
   const LABELS = "ABCDEFGH";
-  const HEARTBEAT_MS = 2500;
+  const ACK_MS = 2500;  // a heartbeat or save not acknowledged within this shows the offline banner
 
   let attempt = null, paper = null, items = [], current = 0, outbox = null, socket = null;
   const responses = {}, flags = {}, status = {}, latestSeq = {}, inflight = new Set();
   let clock = null, clockAt = 0, offset = 0, missedBeats = 0, finished = false;
+  let beatMs = 2500;  // the server sets the pace (every 2.5 s; slower when it holds many candidates)
 
   async function api(path, method, body) {
     const res = await fetch("/api/v1/delivery" + path, {method: method || "GET",
@@ -198,8 +199,9 @@
   function send(entry) {
     if (!socket || !socket.connected || inflight.has(entry.seq)) return;
     inflight.add(entry.seq);
+    const late = setTimeout(() => banner(true), ACK_MS);  // a silent link shows while answering, whatever the pace
     socket.timeout(10000).emit("save", {item: entry.item, seq: entry.seq, response: entry.response, client_at: entry.client_at},
-      (err, ack) => { inflight.delete(entry.seq); if (!err) handleAck(entry, ack); });
+      (err, ack) => { clearTimeout(late); inflight.delete(entry.seq); if (!err) { banner(false); handleAck(entry, ack); } });
   }
   async function handleAck(entry, ack) {
     const id = String(entry.item);
@@ -248,22 +250,26 @@
   }
   function sync() {
     if (!socket || !socket.connected) return;
-    socket.timeout(5000).emit("sync", {}, (err, res) => { if (!err && res && res.clock) setClock(res.clock); });
+    socket.timeout(5000).emit("sync", {}, (err, res) => { if (!err && res) { pace(res); if (res.clock) setClock(res.clock); } });
   }
   setInterval(sync, 30000);
-  setInterval(() => {
+  function pace(res) { if (res && res.beat_ms) beatMs = Math.min(30000, Math.max(2500, Number(res.beat_ms) || 2500)); }
+  function beat() {
+    setTimeout(beat, beatMs);
     if (!socket) return;
     if (!socket.connected) { banner(true); return; }
-    socket.timeout(HEARTBEAT_MS).emit("heartbeat", {}, (err, res) => {
+    socket.timeout(ACK_MS).emit("heartbeat", {}, (err, res) => {
       if (err) {
         missedBeats++; banner(true);
         if (missedBeats >= 3) { socket.disconnect(); socket.connect(); missedBeats = 0; }  // a silently dead link
         return;
       }
-      missedBeats = 0; banner(false);
+      missedBeats = 0; banner(false); pace(res);
       if (res && res.clock) setClock(res.clock);
     });
-  }, HEARTBEAT_MS);
+  }
+  setTimeout(beat, beatMs);
+  window.addEventListener("offline", () => banner(true));
 
   // --- submit -------------------------------------------------------------------------------------------------
   $("submit").addEventListener("click", async () => {

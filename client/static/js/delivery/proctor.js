@@ -113,7 +113,10 @@
   }
   socket.on("flags", (msg) => mergeFlags(msg.flags));
   socket.on("connect", watch);
-  socket.on("disconnect", () => { $("live").textContent = T.down; $("live").className = "live off"; });
+  function liveness(on) { $("live").textContent = on ? T.live : T.down; $("live").className = on ? "live on" : "live off"; }
+  socket.on("disconnect", () => liveness(false));
+  // a link that died silently (no close) shows within 15 s: the server's transport pings are minutes apart
+  setInterval(() => { if (socket.connected) socket.timeout(5000).emit("ping", {}, (err) => liveness(!err)); }, 10000);
   socket.on("seats", (msg) => {
     msg.seats.forEach((u) => { const r = seats.get(u.seat_id); if (r) Object.assign(r, u); });
     render();
