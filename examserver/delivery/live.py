@@ -210,8 +210,8 @@ def tick(app: Flask, *, now=None, submit_every: int = 1) -> dict[str, list[int]]
         socketio.sleep(0)
         if stale or overdue:
             with db.write_scope() as s:
-                for a in stale:
-                    ops.mark_presence(s, a, online=False, now=now)
+                if stale:  # in bulk: after a restart a whole sitting can be stale at once
+                    ops.mark_presence_many(s, [(a, False, now) for a in stale])
                 out["stale"] = stale
                 out["submitted"] = ops.submit_overdue(s, now=now, ids=overdue)
         for a in out["submitted"]:

@@ -311,3 +311,27 @@ def test_a_failing_light_event_answers_with_an_error_instead_of_leaving_the_brow
     assert c.emit("heartbeat")["error"]["code"] == "internal"
     monkeypatch.undo()
     assert c.emit("heartbeat")["clock"]["status"] == "started"  # the connection is still good
+
+
+def test_a_seat_whose_process_died_goes_offline_once_its_last_beat_is_stale(app, client, sitting, db):
+    """Seats online in the database that no live process holds (their server was killed) are marked offline
+    by whichever process runs the round, in one statement, each with its timeline entry."""
+    c, pc, items = started(app, client, sitting)
+    aid = _attempt_id(c)
+    with live.presence.lock:  # as if another process, since killed, held this candidate
+        live.presence.sockets.pop(aid, None)
+        live.presence.online.discard(aid)
+    now = utcnow()
+    with db.write_scope() as s:
+        s.get(Attempt, aid).last_seen_at = now - dt.timedelta(seconds=live.STALE_AFTER - 5)
+    assert live.tick(app, now=now)["stale"] == []  # not yet
+    with db.write_scope() as s:
+        s.get(Attempt, aid).last_seen_at = now - dt.timedelta(seconds=live.STALE_AFTER + 5)
+    assert live.tick(app, now=now)["stale"] == [aid]
+    with db.read_scope() as s:
+        a = s.get(Attempt, aid)
+        assert a.online is False and a.offline_since == now
+        kinds = list(s.scalars(select(AttemptEvent.kind).where(AttemptEvent.attempt_id == aid)
+                               .order_by(AttemptEvent.id)))
+    assert kinds[-1] == "offline"
+    assert live.tick(app, now=now)["stale"] == []  # once
