@@ -32,6 +32,7 @@ log = logging.getLogger("skillcert.delivery")
 HEARTBEAT_TIMEOUT = 12.0   # s without a heartbeat (at the fastest pace): the seat shows offline
 BEAT_MS_MIN, BEAT_MS_MAX = 2_500, 10_000
 BEATS_PER_S_BUDGET = 500   # the most heartbeats a second this process asks its candidates for
+STALE_AFTER = 40.0         # s since last_seen_at in the DB: another (dead) process's candidate is offline
 
 
 def beat_interval_ms(connected: int) -> int:
@@ -49,7 +50,6 @@ def beat_interval_ms(connected: int) -> int:
 def silence_limit_s(connected: int) -> float:
     """Seconds without a heartbeat before a seat counts as offline: 12 s at the fastest pace, 3 beats beyond."""
     return max(HEARTBEAT_TIMEOUT, 3 * beat_interval_ms(connected) / 1000)
-STALE_AFTER = 40.0         # s since last_seen_at in the DB: another (dead) process's candidate is offline
 
 
 def proctor_room(session_id: int, room_id: int) -> str:
